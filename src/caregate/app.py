@@ -1,0 +1,18 @@
+"""Composition root: settings in, a running ASGI application out."""
+
+from __future__ import annotations
+
+from caregate.clock import SystemClock, instant
+from caregate.config import Settings
+from caregate.search.registry import default_registry
+from caregate.storage import open_store
+from caregate.web.app import asgi_app
+from caregate.web.fhir_api import FhirApi
+
+
+def build(settings: Settings, *, access_log: bool = True):
+    clock = SystemClock()
+    store = open_store(settings.database_url, clock)
+    api = FhirApi(store, default_registry(), settings.fhir_base, page_default=settings.page_default,
+                  page_max=settings.page_max, started=instant(clock.now()))
+    return asgi_app(api, access_log=access_log)

@@ -1,0 +1,62 @@
+"""capabilities: the CapabilityStatement at `GET [base]/metadata` (https://hl7.org/fhir/R4/http.html#capabilities).
+
+Generated from what the server really does: every resource type of R4 with the interactions the REST layer
+routes, and every search parameter the index and the query compiler handle.
+"""
+
+from __future__ import annotations
+
+from caregate import __version__
+from caregate.fhir.definitions import resource_types
+from caregate.search.registry import Registry
+
+SEARCHABLE_TYPES = frozenset({"string", "token", "reference", "date", "number", "quantity", "uri"})
+TYPE_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type",
+                     "create", "search-type")
+
+
+def capability_statement(registry: Registry, base_url: str, date: str) -> dict:
+    resources = []
+    for rtype in sorted(resource_types()):
+        params = [
+            {"name": code, "definition": p.url, "type": p.type}
+            for code, p in sorted(registry.for_type(rtype).items())
+            if p.type in SEARCHABLE_TYPES and (p.expression or code in ("_id", "_lastUpdated"))
+        ]
+        resources.append({
+            "type": rtype,
+            "profile": f"http://hl7.org/fhir/StructureDefinition/{rtype}",
+            "interaction": [{"code": c} for c in TYPE_INTERACTIONS],
+            "versioning": "versioned",
+            "readHistory": True,
+            "updateCreate": True,
+            "conditionalCreate": True,
+            "conditionalRead": "not-supported",
+            "conditionalUpdate": True,
+            "conditionalDelete": "single",
+            "referencePolicy": ["literal", "logical"],
+            "searchParam": params,
+        })
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date,
+        "publisher": "caregate",
+        "kind": "instance",
+        "software": {"name": "caregate", "version": __version__},
+        "implementation": {"description": "caregate FHIR R4 server", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [{
+            "mode": "server",
+            "resource": resources,
+            "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "search-system"},
+                            {"code": "history-system"}],
+            "searchParam": [
+                {"name": "_id", "type": "token", "definition": "http://hl7.org/fhir/SearchParameter/Resource-id"},
+                {"name": "_lastUpdated", "type": "date",
+                 "definition": "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"},
+            ],
+        }],
+    }

@@ -1,0 +1,36 @@
+"""What every interaction receives: the store, the search registry, the base URL and request preferences."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from caregate.search.registry import Registry
+from caregate.storage.base import ResourceStore, Stored
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(slots=True)
+class RequestContext:
+    store: ResourceStore
+    registry: Registry
+    base_url: str
+    strict: bool = False  # Prefer: handling=strict
+    page_default: int = 20
+    page_max: int = 1000
+    ids: Callable[[], str] = new_id
+
+
+@dataclass(slots=True)
+class Result:
+    """An interaction's answer: the stored version it concerns, or a body built for the response."""
+
+    stored: Stored | None = None
+    body: dict | None = None
+    created: bool = False
+    status: int | None = None  # FHIR http.html response code when not implied (e.g. 200 on no-op delete)
+    warnings: list = field(default_factory=list)

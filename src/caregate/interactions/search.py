@@ -1,0 +1,67 @@
+"""search-type and search-system (https://hl7.org/fhir/R4/http.html#search, search.html).
+
+One SQL query per page; paging links carry an opaque keyset cursor and repeat the search's own parameters
+(minus those ignored), so `self` says exactly what was searched.
+"""
+
+from __future__ import annotations
+
+from caregate.errors import incorrect
+from caregate.fhir.definitions import is_resource_type
+from caregate.interactions.bundles import full_url, link, outcome, resource_fragment
+from caregate.interactions.context import RequestContext, Result
+from caregate.interactions.resource_rules import check_type
+from caregate.search.query import SearchQuery, ignored_issue, parse
+from caregate.storage.base import Stored
+
+
+def parse_query(ctx: RequestContext, type_: str | None, params: list[tuple[str, str]]) -> SearchQuery:
+    return parse(type_, params, ctx.registry, strict=ctx.strict, base_url=ctx.base_url, max_count=ctx.page_max)
+
+
+async def find(ctx: RequestContext, type_: str, params: list[tuple[str, str]]) -> list[Stored]:
+    """All current matches of a conditional-interaction query (If-None-Exist, conditional update/delete).
+
+    Conditional interactions are always strict: a criterion the server would ignore could widen the match
+    and touch the wrong resource (http.html#cond-update)."""
+    query = parse(type_, params, ctx.registry, strict=True, base_url=ctx.base_url)
+    query.total = "none"
+    page = await ctx.store.search(query, 2)
+    return page.items
+
+
+async def search(ctx: RequestContext, type_: str | None, params: list[tuple[str, str]]) -> Result:
+    types: list[str] | None = None
+    if type_ is None:
+        wanted = [v for n, v in params if n == "_type"]
+        types = [t for v in wanted for t in v.split(",") if t]
+        for t in types:
+            if not is_resource_type(t):
+                raise incorrect(f"_type names '{t}', which is not a FHIR R4 resource type.", "_type")
+    else:
+        check_type(type_)
+    query = parse_query(ctx, type_, params)
+    size = ctx.page_default if query.count is None else query.count
+    page = await ctx.store.search(query, size, types)
+    path = type_ or ""
+    base = ctx.base_url
+    echo = list(query.echo)
+    bundle: dict = {"resourceType": "Bundle", "type": "searchset"}
+    if page.total is not None:
+        bundle["total"] = page.total
+    links = [{"relation": "self", "url": link(base, path, echo)}]
+    if page.next_cursor:
+        links.append({"relation": "next", "url": link(base, path, [*echo, ("_cursor", page.next_cursor)])})
+    if page.prev_cursor:
+        links.append({"relation": "previous", "url": link(base, path, [*echo, ("_cursor", page.prev_cursor)])})
+    bundle["link"] = links
+    entries: list[dict] = [
+        {"fullUrl": full_url(base, s), "resource": resource_fragment(s), "search": {"mode": "match"}}
+        for s in page.items
+    ]
+    warning = ignored_issue(query)
+    if warning is not None:
+        entries.append({"resource": outcome([warning]), "search": {"mode": "outcome"}})
+    if entries:
+        bundle["entry"] = entries
+    return Result(body=bundle)

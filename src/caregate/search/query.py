@@ -1,0 +1,292 @@
+"""Search requests as plain data: what `GET [base]/[type]?...` asks for, before any SQL.
+
+The web layer turns the query string into a list of (name, value) pairs; `parse` turns those into a
+`SearchQuery` of `Clause`s (AND) each holding values (OR), as https://hl7.org/fhir/R4/search.html describes.
+Storage compiles a `SearchQuery` to SQL; `search.match` evaluates it on one resource in memory.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from caregate.errors import FhirError, Issue, incorrect
+from caregate.search.dates import parse_range
+from caregate.search.registry import Registry, SearchParam
+
+PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+_PREFIXED_TYPES = frozenset({"date", "number", "quantity"})
+# Result parameters (https://hl7.org/fhir/R4/search.html#Summary): not filters.
+RESULT_PARAMS = frozenset(
+    {"_count", "_sort", "_include", "_revinclude", "_summary", "_total", "_elements", "_contained",
+     "_containedType", "_format", "_pretty", "_cursor"}
+)
+SUMMARY_MODES = frozenset({"true", "false", "text", "data", "count"})
+TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenValue:
+    system: str | None  # None: any system
+    code: str | None  # None: any code (`system|`)
+    no_system: bool = False  # `|code`: the code must have no system
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceValue:
+    type: str | None
+    id: str | None
+    version: str | None = None
+    url: str | None = None  # absolute reference or canonical that is not on this server
+
+
+@dataclass(frozen=True, slots=True)
+class RangeValue:
+    """A date or number search value: a prefix and the implicit range of the value's precision."""
+
+    prefix: str
+    low: float | int
+    high: float | int
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityValue:
+    prefix: str
+    low: float
+    high: float
+    system: str | None
+    code: str | None
+
+
+Value = str | TokenValue | ReferenceValue | RangeValue | QuantityValue
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One search parameter occurrence: its values are ORed; clauses of a query are ANDed."""
+
+    name: str  # as written, e.g. `subject:Patient`
+    param: SearchParam
+    modifier: str | None
+    values: tuple[Value, ...]
+    missing: bool | None = None  # `:missing=true|false`
+
+
+@dataclass(slots=True)
+class SearchQuery:
+    type: str | None
+    clauses: list[Clause] = field(default_factory=list)
+    count: int | None = None
+    summary: str | None = None
+    total: str | None = None
+    cursor: str | None = None
+    ignored: list[str] = field(default_factory=list)  # unknown parameters skipped under handling=lenient
+    echo: list[tuple[str, str]] = field(default_factory=list)  # what the self link repeats
+
+    @property
+    def count_only(self) -> bool:
+        return self.summary == "count" or self.count == 0
+
+
+def _split_commas(value: str) -> list[str]:
+    r"""Split OR values on commas not escaped with `\,` (search.html#escaping)."""
+    parts, buf, i = [], [], 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\" and i + 1 < len(value) and value[i + 1] in ",$|\\":
+            buf.append(value[i + 1])
+            i += 2
+            continue
+        if ch == ",":
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    return parts
+
+
+def _split_bar(value: str) -> tuple[str | None, str]:
+    idx = value.find("|")
+    if idx < 0:
+        return None, value
+    return value[:idx], value[idx + 1 :]
+
+
+def _prefix(raw: str) -> tuple[str, str]:
+    if len(raw) > 2 and raw[:2] in PREFIXES and not raw[:2].isdigit():
+        return raw[:2], raw[2:]
+    return "eq", raw
+
+
+def _number_range(text: str, name: str) -> tuple[float, float]:
+    """Implicit range of a number by its significant figures (search.html#number)."""
+    if not _NUMBER.match(text):
+        raise incorrect(f"Parameter '{name}': '{text}' is not a number.", name)
+    value = float(text)
+    mantissa = text.lower().split("e")[0]
+    exponent = int(text.lower().split("e")[1]) if "e" in text.lower() else 0
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    half = 0.5 * 10 ** (exponent - decimals)
+    return value - half, value + half
+
+
+def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, base_url: str) -> Value:
+    kind = param.type
+    if kind == "string":
+        return raw
+    if kind == "token":
+        if modifier == "text":
+            return raw
+        system, code = _split_bar(raw)
+        if system is None:
+            return TokenValue(None, code)
+        if system == "":
+            return TokenValue(None, code, no_system=True)
+        return TokenValue(system, code or None)
+    if kind == "reference":
+        return parse_reference(raw, modifier, base_url)
+    if kind == "uri":
+        return raw
+    if kind == "date":
+        prefix, text = _prefix(raw)
+        try:
+            low, high = parse_range(text)
+        except ValueError as exc:
+            raise incorrect(f"Parameter '{name}': {exc}", name) from exc
+        return RangeValue(prefix, low, high)
+    if kind == "number":
+        prefix, text = _prefix(raw)
+        low, high = _number_range(text, name)
+        return RangeValue(prefix, low, high)
+    if kind == "quantity":
+        prefix, text = _prefix(raw)
+        number, _, rest = text.partition("|")
+        low, high = _number_range(number, name)
+        system, _, code = rest.partition("|") if rest else ("", "", "")
+        return QuantityValue(prefix, low, high, system or None, code or None)
+    raise FhirError("not-allowed", f"Searching on '{name}' ({kind} parameters) is not supported yet.", (name,))
+
+
+def parse_reference(raw: str, modifier: str | None, base_url: str) -> ReferenceValue:
+    """`Patient/1`, `1` with a `:Patient` modifier, an absolute URL on this server, or any other URL."""
+    value = raw
+    if base_url and value.startswith(base_url.rstrip("/") + "/"):
+        value = value[len(base_url.rstrip("/")) + 1 :]
+    if "://" in value or value.startswith("urn:"):
+        return ReferenceValue(None, None, url=raw)
+    parts = value.split("/")
+    version = None
+    if len(parts) == 4 and parts[2] == "_history":
+        version = parts[3]
+        parts = parts[:2]
+    if len(parts) == 2:
+        return ReferenceValue(parts[0], parts[1], version)
+    if len(parts) == 1:
+        return ReferenceValue(modifier if modifier and modifier[0].isupper() else None, parts[0])
+    return ReferenceValue(None, None, url=raw)
+
+
+def parse(
+    resource_type: str | None,
+    params: list[tuple[str, str]],
+    registry: Registry,
+    *,
+    strict: bool = False,
+    base_url: str = "",
+    max_count: int = 1000,
+) -> SearchQuery:
+    """Parse query parameters into a SearchQuery; unknown parameters raise under `strict`, else are listed."""
+    query = SearchQuery(resource_type)
+    for name, raw in params:
+        code, _, modifier_text = name.partition(":")
+        modifier = modifier_text or None
+        if code in RESULT_PARAMS:
+            _result_param(query, code, raw, max_count)
+            continue
+        if code == "_type" and resource_type is None:
+            query.echo.append((name, raw))
+            continue
+        param = registry.get(resource_type or "Resource", code)
+        if param is None:
+            if strict:
+                raise incorrect(
+                    f"Unknown search parameter '{code}' for {resource_type or 'system-level search'}.", name
+                )
+            query.ignored.append(name)
+            continue
+        if modifier == "missing":
+            if raw not in ("true", "false"):
+                raise incorrect(f"Parameter '{name}' takes true or false, not '{raw}'.", name)
+            query.clauses.append(Clause(name, param, modifier, (), missing=raw == "true"))
+            query.echo.append((name, raw))
+            continue
+        _check_modifier(param, name, modifier, strict)
+        if raw == "":
+            query.ignored.append(name)
+            continue
+        values = tuple(parse_value(param, name, modifier, v, base_url) for v in _split_commas(raw))
+        query.clauses.append(Clause(name, param, modifier, values))
+        query.echo.append((name, raw))
+    return query
+
+
+_MODIFIERS: dict[str, frozenset[str]] = {
+    "string": frozenset({"exact", "contains"}),
+    "token": frozenset({"text", "not"}),
+    "reference": frozenset({"identifier"}),
+    "uri": frozenset({"below", "above"}),
+    "date": frozenset(),
+    "number": frozenset(),
+    "quantity": frozenset(),
+}
+
+
+def _check_modifier(param: SearchParam, name: str, modifier: str | None, strict: bool) -> None:
+    if modifier is None:
+        return
+    if param.type == "reference" and modifier[:1].isupper():
+        if param.targets and modifier not in param.targets:
+            raise incorrect(f"Parameter '{param.code}' cannot refer to {modifier}.", name)
+        return
+    if modifier not in _MODIFIERS.get(param.type, frozenset()):
+        raise incorrect(f"Modifier ':{modifier}' is not supported on {param.type} parameter '{param.code}'.", name)
+
+
+def _result_param(query: SearchQuery, code: str, raw: str, max_count: int) -> None:
+    if code == "_count":
+        if not raw.isdigit():
+            raise incorrect(f"_count must be a non-negative integer, not '{raw}'.", "_count")
+        query.count = min(int(raw), max_count)
+        query.echo.append(("_count", str(query.count)))
+    elif code == "_summary":
+        if raw not in SUMMARY_MODES:
+            raise incorrect(f"_summary must be one of {', '.join(sorted(SUMMARY_MODES))}.", "_summary")
+        query.summary = raw
+        query.echo.append((code, raw))
+    elif code == "_total":
+        if raw not in TOTAL_MODES:
+            raise incorrect(f"_total must be one of {', '.join(sorted(TOTAL_MODES))}.", "_total")
+        query.total = raw
+        query.echo.append((code, raw))
+    elif code == "_cursor":
+        query.cursor = raw
+    elif code in ("_format", "_pretty"):
+        return
+    else:
+        query.ignored.append(code)
+
+
+def ignored_issue(query: SearchQuery) -> Issue | None:
+    if not query.ignored:
+        return None
+    names = ", ".join(f"'{n}'" for n in query.ignored)
+    return Issue(f"Ignored unknown or unsupported search parameters: {names}.", "not-supported", "warning",
+                 tuple(query.ignored))
+
+
+def valid_id(value: str) -> bool:
+    return bool(_ID.match(value))

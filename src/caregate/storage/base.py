@@ -1,0 +1,97 @@
+"""The storage contract: one interface, two engines (SQLite embedded, PostgreSQL production).
+
+A store keeps every version of every resource, the search index rows of the current versions, and a change
+log with a rising transaction number `t` (the truth that subscriptions read, after Blaze's design). It knows
+nothing of HTTP: errors are `caregate.errors.FhirError` categories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from caregate.search.query import SearchQuery
+
+Method = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One version of a resource as stored. `json` is the serialised resource (meta filled in); empty when
+    the version is a deletion."""
+
+    type: str
+    id: str
+    version: int
+    last_updated: str
+    deleted: bool
+    json: bytes
+    t: int = 0
+    method: str = "update"
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One change inside an atomic transaction.
+
+    `if_match` is the version the writer last saw (https://hl7.org/fhir/R4/http.html#concurrency); a
+    mismatch fails the whole transaction with a `precondition` error. `if_none_exist` on a create is
+    resolved by the caller before the write.
+    """
+
+    method: Method
+    type: str
+    id: str
+    resource: dict | None = None
+    if_match: int | None = None
+    must_exist: bool = False  # an update that must not create
+
+
+@dataclass(slots=True)
+class Page:
+    """One page of search or history results."""
+
+    items: list[Stored]
+    total: int | None = None
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    included: list[Stored] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    type: str | None = None
+    id: str | None = None
+    since_us: int | None = None
+    count: int = 20
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    t: int
+    type: str
+    id: str
+    version: int
+    method: str
+
+
+class ResourceStore(Protocol):
+    """What interactions need from a database; implemented by `SqliteStore` and `PostgresStore`."""
+
+    async def read(self, type_: str, id_: str) -> Stored | None: ...
+
+    async def vread(self, type_: str, id_: str, version: int) -> Stored | None: ...
+
+    async def transact(self, writes: Sequence[Write]) -> list[Stored]: ...
+
+    async def search(self, query: SearchQuery) -> Page: ...
+
+    async def history(self, query: HistoryQuery) -> Page: ...
+
+    async def changes(self, after_t: int, limit: int = 1000) -> list[Change]: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...

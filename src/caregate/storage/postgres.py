@@ -1,0 +1,86 @@
+"""PostgreSQL engine: the production store (psycopg 3 with a connection pool, resources as JSONB).
+
+The shared SQL runs in worker threads on pooled connections so the event loop never blocks on the
+network. Each write is one transaction at READ COMMITTED with `SELECT ... FOR UPDATE` on the current
+version row, which is what makes concurrent updates of one resource serialise instead of losing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import anyio.to_thread
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from caregate.clock import Clock, SystemClock
+from caregate.errors import FhirError
+from caregate.search.query import SearchQuery
+from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
+from caregate.storage.sql.dialect import POSTGRES
+from caregate.storage.sqlcore import SqlCore
+
+T = TypeVar("T")
+_RETRIES = 5
+
+
+class PostgresStore:
+    def __init__(self, url: str, clock: Clock | None = None, *, min_size: int = 1, max_size: int = 8) -> None:
+        self.core = SqlCore(POSTGRES, clock or SystemClock())
+        self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True,
+                                   kwargs={"autocommit": False})
+        with self.pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(727274)")  # one migrator at a time
+            self.core.migrate(conn)
+
+    @classmethod
+    def from_url(cls, url: str, clock: Clock | None = None) -> PostgresStore:
+        return cls(url, clock)
+
+    def _run(self, fn: Callable[[psycopg.Connection], T]) -> T:
+        with self.pool.connection() as conn:
+            return fn(conn)
+
+    async def _call(self, fn: Callable[[psycopg.Connection], T]) -> T:
+        return await anyio.to_thread.run_sync(self._run, fn)
+
+    async def read(self, type_: str, id_: str) -> Stored | None:
+        return await self._call(lambda c: self.core.read(c, type_, id_))
+
+    async def vread(self, type_: str, id_: str, version: int) -> Stored | None:
+        return await self._call(lambda c: self.core.vread(c, type_, id_, version))
+
+    def transact_sync(self, writes: Sequence[Write]) -> list[Stored]:
+        for attempt in range(_RETRIES):
+            try:
+                with self.pool.connection() as conn, conn.transaction():
+                    return self.core.transact(conn, writes)
+            except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected,
+                    psycopg.errors.SerializationFailure) as exc:
+                # Two writers created the same new id at once: the loser retries and sees the winner's row.
+                if attempt == _RETRIES - 1:
+                    raise FhirError("conflict", "A concurrent write to the same resource won; try again.") from exc
+        raise AssertionError("unreachable")
+
+    async def transact(self, writes: Sequence[Write]) -> list[Stored]:
+        return await anyio.to_thread.run_sync(self.transact_sync, writes)
+
+    async def search(self, query: SearchQuery, page_size: int = 20, types: list[str] | None = None) -> Page:
+        return await self._call(lambda c: self.core.search(c, query, page_size, types))
+
+    async def history(self, query: HistoryQuery) -> Page:
+        return await self._call(lambda c: self.core.history(c, query))
+
+    async def changes(self, after_t: int, limit: int = 1000) -> list[Change]:
+        return await self._call(lambda c: self.core.changes(c, after_t, limit))
+
+    async def ping(self) -> bool:
+        try:
+            await self._call(lambda c: c.execute("SELECT 1").fetchone())
+        except (psycopg.Error, OSError):
+            return False
+        return True
+
+    async def close(self) -> None:
+        self.pool.close()

@@ -1,0 +1,1 @@
+"""SQL shared by both engines: schema, dialects and the search query compiler."""

@@ -1,0 +1,228 @@
+"""Compile a `SearchQuery` into ONE SQL query over the resource and index tables.
+
+Each clause becomes a semi-join (`r.rid IN (SELECT rid FROM idx_x WHERE p = ? AND ...)`); values of one
+clause are ORed inside it, clauses are ANDed. Prefix semantics follow https://hl7.org/fhir/R4/search.html
+(date: "the range of the search value fully contains the range of the target value" for `eq`, and so on),
+applied to the inclusive [lo, hi] ranges the extractors store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from caregate.errors import FhirError
+from caregate.search.query import (
+    Clause,
+    QuantityValue,
+    RangeValue,
+    ReferenceValue,
+    SearchQuery,
+    TokenValue,
+)
+
+_TABLE = {
+    "string": "idx_string",
+    "token": "idx_token",
+    "reference": "idx_ref",
+    "date": "idx_date",
+    "number": "idx_number",
+    "quantity": "idx_quantity",
+    "uri": "idx_uri",
+}
+_TOP = "\U0010ffff"
+_DAY_US = 86_400_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    sql: str
+    args: tuple
+
+
+def _range_sql(prefix: str, lo_col: str, hi_col: str, qlo: float, qhi: float, args: list) -> str:
+    """Prefix comparison of a stored [lo, hi] range against the search value's [qlo, qhi]."""
+    contained = f"({lo_col} >= ? AND {hi_col} <= ?)"
+    if prefix == "eq":
+        args += [qlo, qhi]
+        return contained
+    if prefix == "ne":
+        args += [qlo, qhi]
+        return f"NOT {contained}"
+    if prefix == "gt":
+        args.append(qhi)
+        return f"{hi_col} > ?"
+    if prefix == "lt":
+        args.append(qlo)
+        return f"{lo_col} < ?"
+    if prefix == "ge":
+        args += [qhi, qlo, qhi]
+        return f"({hi_col} > ? OR {contained})"
+    if prefix == "le":
+        args += [qlo, qlo, qhi]
+        return f"({lo_col} < ? OR {contained})"
+    if prefix == "sa":
+        args.append(qhi)
+        return f"{lo_col} > ?"
+    if prefix == "eb":
+        args.append(qlo)
+        return f"{hi_col} < ?"
+    # ap: overlap after widening the search range by 10% of its size (at least a day for dates).
+    width = max((qhi - qlo) * 0.1, 0)
+    args += [qhi + width, qlo - width]
+    return f"({lo_col} <= ? AND {hi_col} >= ?)"
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _value_sql(clause: Clause, value: object, args: list) -> str:
+    kind = clause.param.type
+    mod = clause.modifier
+    if kind == "string":
+        from caregate.search.extract import normalize
+
+        text = str(value)
+        if mod == "exact":
+            args.append(text)
+            return "exact = ?"
+        norm = normalize(text)
+        if mod == "contains":
+            args.append(f"%{_like_escape(norm)}%")
+            return "norm LIKE ? ESCAPE '\\'"
+        args += [norm, norm + _TOP]
+        return "(norm >= ? AND norm < ?)"
+    if kind == "token":
+        if mod == "text":
+            args.append(f"%{_like_escape(str(value).lower())}%")
+            return "LOWER(text) LIKE ? ESCAPE '\\'"
+        assert isinstance(value, TokenValue)
+        parts = []
+        if value.code is not None:
+            parts.append("code = ?")
+            args.append(value.code)
+        if value.no_system:
+            parts.append("system IS NULL")
+        elif value.system is not None:
+            parts.append("system = ?")
+            args.append(value.system)
+        return "(" + " AND ".join(parts or ["1 = 1"]) + ")"
+    if kind == "reference":
+        assert isinstance(value, ReferenceValue)
+        if mod == "identifier":
+            raise FhirError("not-allowed", "The ':identifier' modifier is not supported yet.", (clause.name,))
+        if value.url is not None:
+            args.append(value.url)
+            return "url = ?"
+        parts = ["tid = ?"]
+        args.append(value.id)
+        rtype = value.type or (mod if mod and mod[:1].isupper() else None)
+        if rtype:
+            parts.append("ttype = ?")
+            args.append(rtype)
+        if value.version:
+            parts.append("tversion = ?")
+            args.append(value.version)
+        return "(" + " AND ".join(parts) + ")"
+    if kind == "uri":
+        text = str(value)
+        if mod == "below":
+            args += [text, text + _TOP]
+            return "(uri >= ? AND uri < ?)"
+        if mod == "above":
+            prefixes = [text[:i] for i in range(len(text), 0, -1) if i == len(text) or text[i] == "/"]
+            args += prefixes
+            return "uri IN (" + ", ".join("?" * len(prefixes)) + ")"
+        args.append(text)
+        return "uri = ?"
+    if kind in ("date", "number"):
+        assert isinstance(value, RangeValue)
+        return _range_sql(value.prefix, "lo", "hi", value.low, value.high, args)
+    if kind == "quantity":
+        assert isinstance(value, QuantityValue)
+        parts = [_range_sql(value.prefix, "value", "value", value.low, value.high, args)]
+        if value.system:
+            parts.append("system = ?")
+            args.append(value.system)
+        if value.code:
+            parts.append("(code = ? OR unit = ?)")
+            args += [value.code, value.code]
+        return "(" + " AND ".join(parts) + ")"
+    raise FhirError("not-allowed", f"Searching on {kind} parameter '{clause.name}' is not supported yet.",
+                    (clause.name,))
+
+
+def _resource_column_clause(clause: Clause, args: list) -> str:
+    """`_id` and `_lastUpdated` live on the resource row itself."""
+    ors = []
+    if clause.param.code == "_id":
+        for value in clause.values:
+            assert isinstance(value, TokenValue)
+            ors.append("r.id = ?")
+            args.append(value.code)
+    else:
+        for value in clause.values:
+            assert isinstance(value, RangeValue)
+            ors.append(_range_sql(value.prefix, "r.lu", "r.lu", value.low, value.high, args))
+    return "(" + " OR ".join(ors) + ")"
+
+
+def clause_sql(resource_type: str, clause: Clause, args: list) -> str:
+    code = clause.param.code
+    if code in ("_id", "_lastUpdated"):
+        if clause.missing is not None:
+            return "1 = 0" if clause.missing else "1 = 1"
+        return _resource_column_clause(clause, args)
+    table = _TABLE.get(clause.param.type)
+    if table is None:
+        raise FhirError("not-allowed", f"Searching on '{clause.name}' is not supported yet.", (clause.name,))
+    args.append(f"{resource_type}.{code}")
+    if clause.missing is not None:
+        neg = "NOT " if clause.missing else ""
+        return f"r.rid {neg}IN (SELECT rid FROM {table} WHERE p = ?)"
+    ors = [_value_sql(clause, v, args) for v in clause.values]
+    cond = ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
+    if clause.modifier == "not":
+        return f"r.rid NOT IN (SELECT rid FROM {table} WHERE p = ? AND {cond})"
+    return f"r.rid IN (SELECT rid FROM {table} WHERE p = ? AND {cond})"
+
+
+def where_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str, list]:
+    """The WHERE clause (without cursor) shared by the page query and the count query."""
+    args: list = []
+    parts = ["r.deleted = 0"]
+    if query.type is not None:
+        parts.insert(0, "r.type = ?")
+        args.append(query.type)
+    elif types:
+        parts.insert(0, "r.type IN (" + ", ".join("?" * len(types)) + ")")
+        args += types
+    for clause in query.clauses:
+        parts.append(clause_sql(query.type or "Resource", clause, args))
+    return " AND ".join(parts), args
+
+
+def compile_page(
+    query: SearchQuery, *, limit: int, after: int | None, before: int | None, with_total: bool,
+    types: list[str] | None = None, json_col: str = "r.json",
+) -> Compiled:
+    """One query for one page: keyset pagination on the surrogate key keeps pages stable under writes."""
+    where, args = where_sql(query, types)
+    total = ", COUNT(*) OVER ()" if with_total else ""
+    order = "ASC"
+    if after is not None:
+        where += " AND r.rid > ?"
+        args.append(after)
+    elif before is not None:
+        where += " AND r.rid < ?"
+        args.append(before)
+        order = "DESC"
+    sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col}{total} FROM resources r "
+           f"WHERE {where} ORDER BY r.rid {order} LIMIT ?")
+    args.append(limit)
+    return Compiled(sql, tuple(args))
+
+
+def compile_count(query: SearchQuery, types: list[str] | None = None) -> Compiled:
+    where, args = where_sql(query, types)
+    return Compiled(f"SELECT COUNT(*) FROM resources r WHERE {where}", tuple(args))

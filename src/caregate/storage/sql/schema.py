@@ -1,0 +1,105 @@
+"""The database schema, shared by both engines, and its migrations.
+
+Resources are stored once per version (`history`), with the current version also in `resources` so reads
+are one primary-key lookup. Index tables hold one row per extracted search value of the *current* version,
+keyed by the resource's surrogate `rid` and a parameter key `p` = "Type.code". Dates are inclusive
+[lo, hi] microsecond ranges so every prefix is a range comparison (https://hl7.org/fhir/R4/search.html#date).
+`changes` is the change log: a rising transaction number `t` per write, read by subscriptions.
+"""
+
+from __future__ import annotations
+
+from caregate.storage.sql.dialect import Dialect
+
+SCHEMA_VERSION = 1
+
+INDEX_TABLES = ("idx_string", "idx_token", "idx_ref", "idx_date", "idx_number", "idx_quantity", "idx_uri")
+
+
+def ddl(d: Dialect) -> list[str]:
+    """Statements creating schema version 1 (idempotent)."""
+    txt = d.text_c
+    return [
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+        f"""CREATE TABLE IF NOT EXISTS resources (
+            rid {d.rowid},
+            type {txt} NOT NULL,
+            id {txt} NOT NULL,
+            version INTEGER NOT NULL,
+            lu BIGINT NOT NULL,
+            last_updated TEXT NOT NULL,
+            deleted SMALLINT NOT NULL DEFAULT 0,
+            t BIGINT NOT NULL,
+            json {d.json_type} NOT NULL,
+            UNIQUE (type, id))""",
+        "CREATE INDEX IF NOT EXISTS resources_type_lu ON resources (type, lu)",
+        f"""CREATE TABLE IF NOT EXISTS history (
+            rid BIGINT NOT NULL,
+            version INTEGER NOT NULL,
+            type {txt} NOT NULL,
+            id {txt} NOT NULL,
+            lu BIGINT NOT NULL,
+            last_updated TEXT NOT NULL,
+            deleted SMALLINT NOT NULL,
+            method TEXT NOT NULL,
+            t BIGINT NOT NULL,
+            json {d.json_type} NOT NULL,
+            PRIMARY KEY (rid, version))""",
+        "CREATE INDEX IF NOT EXISTS history_t ON history (t)",
+        "CREATE INDEX IF NOT EXISTS history_type_t ON history (type, t)",
+        f"""CREATE TABLE IF NOT EXISTS changes (
+            t {d.rowid},
+            ts BIGINT NOT NULL,
+            n INTEGER NOT NULL)""",
+        f"CREATE TABLE IF NOT EXISTS idx_string (rid BIGINT NOT NULL, p {txt} NOT NULL, norm {txt} NOT NULL,"
+        f" exact {txt} NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS idx_string_p ON idx_string (p, norm)",
+        "CREATE INDEX IF NOT EXISTS idx_string_rid ON idx_string (rid)",
+        f"CREATE TABLE IF NOT EXISTS idx_token (rid BIGINT NOT NULL, p {txt} NOT NULL, system {txt},"
+        f" code {txt}, text TEXT)",
+        "CREATE INDEX IF NOT EXISTS idx_token_p ON idx_token (p, code, system)",
+        "CREATE INDEX IF NOT EXISTS idx_token_rid ON idx_token (rid)",
+        f"CREATE TABLE IF NOT EXISTS idx_ref (rid BIGINT NOT NULL, p {txt} NOT NULL, ttype {txt},"
+        f" tid {txt}, tversion {txt}, url {txt} NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS idx_ref_p ON idx_ref (p, tid, ttype)",
+        "CREATE INDEX IF NOT EXISTS idx_ref_target ON idx_ref (tid, ttype)",
+        "CREATE INDEX IF NOT EXISTS idx_ref_rid ON idx_ref (rid)",
+        f"CREATE TABLE IF NOT EXISTS idx_date (rid BIGINT NOT NULL, p {txt} NOT NULL, lo BIGINT NOT NULL,"
+        " hi BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS idx_date_p ON idx_date (p, lo, hi)",
+        "CREATE INDEX IF NOT EXISTS idx_date_rid ON idx_date (rid)",
+        f"CREATE TABLE IF NOT EXISTS idx_number (rid BIGINT NOT NULL, p {txt} NOT NULL,"
+        " lo DOUBLE PRECISION NOT NULL, hi DOUBLE PRECISION NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS idx_number_p ON idx_number (p, lo)",
+        "CREATE INDEX IF NOT EXISTS idx_number_rid ON idx_number (rid)",
+        f"CREATE TABLE IF NOT EXISTS idx_quantity (rid BIGINT NOT NULL, p {txt} NOT NULL, system {txt},"
+        f" code {txt}, unit TEXT, value DOUBLE PRECISION NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS idx_quantity_p ON idx_quantity (p, value)",
+        "CREATE INDEX IF NOT EXISTS idx_quantity_rid ON idx_quantity (rid)",
+        f"CREATE TABLE IF NOT EXISTS idx_uri (rid BIGINT NOT NULL, p {txt} NOT NULL, uri {txt} NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS idx_uri_p ON idx_uri (p, uri)",
+        "CREATE INDEX IF NOT EXISTS idx_uri_rid ON idx_uri (rid)",
+    ]
+
+
+# Columns of each index table after (rid, p), in the order `IndexRows` tuples give them after the code.
+INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
+    "idx_string": ("norm", "exact"),
+    "idx_token": ("system", "code", "text"),
+    "idx_ref": ("ttype", "tid", "tversion", "url"),
+    "idx_date": ("lo", "hi"),
+    "idx_number": ("lo", "hi"),
+    "idx_quantity": ("system", "code", "unit", "value"),
+    "idx_uri": ("uri",),
+}
+
+# Which IndexRows attribute feeds which table.
+ROWS_ATTR: dict[str, str] = {
+    "idx_string": "strings",
+    "idx_token": "tokens",
+    "idx_ref": "references",
+    "idx_date": "dates",
+    "idx_number": "numbers",
+    "idx_quantity": "quantities",
+    "idx_uri": "uris",
+}

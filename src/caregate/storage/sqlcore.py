@@ -1,0 +1,245 @@
+"""The store logic shared by both engines, written once against DB-API connections.
+
+`SqlCore` holds no connection itself: each method takes one, so SQLite can run inline on a single
+connection and PostgreSQL can borrow from a pool in a worker thread. A write is one database transaction:
+a change-log row (the transaction number `t`), the new versions, history rows and index rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from caregate.clock import Clock, instant
+from caregate.errors import FhirError
+from caregate.search.extract import index_resource
+from caregate.search.query import SearchQuery
+from caregate.storage import cursor as cursors
+from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
+from caregate.storage.sql.compiler import compile_count, compile_page
+from caregate.storage.sql.dialect import Dialect
+from caregate.storage.sql.schema import INDEX_COLUMNS, INDEX_TABLES, ROWS_ATTR, SCHEMA_VERSION, ddl
+
+Conn = Any  # a DB-API connection (sqlite3.Connection or psycopg.Connection)
+
+
+def _us(dt_: Any) -> int:
+    return int(dt_.timestamp() * 1_000_000)
+
+
+def with_meta(resource: dict, type_: str, id_: str, version: int, last_updated: str) -> dict:
+    """The resource as stored: `id` and `meta.versionId`/`meta.lastUpdated` set by the server
+    (https://hl7.org/fhir/R4/resource.html#Meta), other meta (tags, profiles, security) kept."""
+    meta = dict(resource.get("meta") or {})
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = last_updated
+    out = {"resourceType": type_, "id": id_, "meta": meta}
+    for key, value in resource.items():
+        if key not in out:
+            out[key] = value
+    return out
+
+
+class SqlCore:
+    def __init__(self, dialect: Dialect, clock: Clock) -> None:
+        self.d = dialect
+        self.clock = clock
+        self._sql = dialect.sql
+        self._insert_index = {
+            t: self._sql(f"INSERT INTO {t} (rid, p, {', '.join(c)}) VALUES "
+                         f"(?, ?, {', '.join('?' * len(c))})")
+            for t, c in INDEX_COLUMNS.items()
+        }
+        self._delete_index = {t: self._sql(f"DELETE FROM {t} WHERE rid = ?") for t in INDEX_TABLES}
+        lock = " FOR UPDATE" if dialect.name == "postgresql" else ""
+        self._q_current = self._sql(f"SELECT rid, version, deleted FROM resources WHERE type = ? AND id = ?{lock}")
+        self._json_in: Callable[[bytes], Any] = (lambda b: b.decode()) if dialect.name == "postgresql" \
+            else (lambda b: b)
+        self._q_read = self._sql(
+            f"SELECT r.type, r.id, r.version, r.last_updated, r.deleted, {dialect.json_select}, r.t "
+            "FROM resources r WHERE r.type = ? AND r.id = ?")
+        self._q_vread = self._sql(
+            f"SELECT r.type, r.id, r.version, r.last_updated, r.deleted, {dialect.json_select}, r.t, r.method "
+            "FROM history r WHERE r.type = ? AND r.id = ? AND r.version = ?")
+
+    # -- schema ------------------------------------------------------------------------------------
+    def migrate(self, conn: Conn) -> None:
+        cur = conn.cursor()
+        for stmt in ddl(self.d):
+            cur.execute(stmt)
+        cur.execute("SELECT version FROM schema_version")
+        row = cur.fetchone()
+        if row is None:
+            cur.execute(self._sql("INSERT INTO schema_version (version) VALUES (?)"), (SCHEMA_VERSION,))
+        elif row[0] > SCHEMA_VERSION:
+            raise FhirError("fault", f"The database schema ({row[0]}) is newer than this caregate "
+                                     f"({SCHEMA_VERSION}); upgrade caregate.")
+        conn.commit()
+
+    # -- reads -------------------------------------------------------------------------------------
+    @staticmethod
+    def _bytes(value: Any) -> bytes:
+        if isinstance(value, bytes):
+            return value
+        if isinstance(value, str):
+            return value.encode()
+        return bytes(value)
+
+    def read(self, conn: Conn, type_: str, id_: str) -> Stored | None:
+        row = conn.execute(self._q_read, (type_, id_)).fetchone()
+        if row is None:
+            return None
+        return Stored(row[0], row[1], row[2], row[3], bool(row[4]), self._bytes(row[5]), row[6])
+
+    def vread(self, conn: Conn, type_: str, id_: str, version: int) -> Stored | None:
+        row = conn.execute(self._q_vread, (type_, id_, version)).fetchone()
+        if row is None:
+            return None
+        return Stored(row[0], row[1], row[2], row[3], bool(row[4]), self._bytes(row[5]), row[6], row[7])
+
+    # -- writes ------------------------------------------------------------------------------------
+    def transact(self, conn: Conn, writes: Sequence[Write]) -> list[Stored]:
+        """Apply `writes` atomically; the caller commits (or rolls back on any exception)."""
+        now = self.clock.now()
+        lu = _us(now)
+        last_updated = instant(now)
+        sql = self._sql
+        cur = conn.cursor()
+        cur.execute(sql("INSERT INTO changes (ts, n) VALUES (?, ?) RETURNING t"), (lu, len(writes)))
+        t = cur.fetchone()[0]
+        out: list[Stored] = []
+        index_batches: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
+        history: list[tuple] = []
+        for w in writes:
+            row = cur.execute(self._q_current, (w.type, w.id)).fetchone()
+            self._check_preconditions(w, row)
+            if w.method == "delete":
+                if row is None or row[2]:
+                    out.append(Stored(w.type, w.id, row[1] if row else 0, last_updated, True, b"", t, "noop"))
+                    continue
+                rid, version = row[0], row[1] + 1
+                cur.execute(sql("UPDATE resources SET version = ?, lu = ?, last_updated = ?, deleted = 1, "
+                                "t = ?, json = ? WHERE rid = ?"),
+                            (version, lu, last_updated, t, self._json_in(b"{}"), rid))
+                for table in INDEX_TABLES:
+                    cur.execute(self._delete_index[table], (rid,))
+                history.append((rid, version, w.type, w.id, lu, last_updated, 1, "delete", t,
+                                self._json_in(b"{}")))
+                out.append(Stored(w.type, w.id, version, last_updated, True, b"", t, "delete"))
+                continue
+            assert w.resource is not None
+            version = row[1] + 1 if row else 1
+            body = with_meta(w.resource, w.type, w.id, version, last_updated)
+            data = orjson.dumps(body)
+            if row is None:
+                cur.execute(sql("INSERT INTO resources (type, id, version, lu, last_updated, deleted, t, json) "
+                                "VALUES (?, ?, ?, ?, ?, 0, ?, ?) RETURNING rid"),
+                            (w.type, w.id, version, lu, last_updated, t, self._json_in(data)))
+                rid = cur.fetchone()[0]
+            else:
+                rid = row[0]
+                cur.execute(sql("UPDATE resources SET version = ?, lu = ?, last_updated = ?, deleted = 0, "
+                                "t = ?, json = ? WHERE rid = ?"),
+                            (version, lu, last_updated, t, self._json_in(data), rid))
+                for table in INDEX_TABLES:
+                    cur.execute(self._delete_index[table], (rid,))
+            method = "create" if row is None or row[2] else "update"
+            history.append((rid, version, w.type, w.id, lu, last_updated, 0, method, t, self._json_in(data)))
+            rows = index_resource(body)
+            for table in INDEX_TABLES:
+                batch = index_batches[table]
+                for item in getattr(rows, ROWS_ATTR[table]):
+                    batch.append((rid, f"{w.type}.{item[0]}", *item[1:]))
+            out.append(Stored(w.type, w.id, version, last_updated, False, data, t, method))
+        if history:
+            cur.executemany(sql("INSERT INTO history (rid, version, type, id, lu, last_updated, deleted, method, "
+                                "t, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), history)
+        for table, batch in index_batches.items():
+            if batch:
+                cur.executemany(self._insert_index[table], batch)
+        return out
+
+    @staticmethod
+    def _check_preconditions(w: Write, row: tuple | None) -> None:
+        exists = row is not None and not row[2]
+        if w.if_match is not None and (not exists or row is None or row[1] != w.if_match):
+            current = f"version {row[1]}" if exists and row is not None else "no current version"
+            raise FhirError("precondition", f"{w.type}/{w.id} has {current}, not version {w.if_match} as "
+                                            "If-Match expected; read it again and reapply the change.")
+        if w.must_exist and not exists:
+            raise FhirError("not-found", f"{w.type}/{w.id} does not exist.")
+
+    # -- search ------------------------------------------------------------------------------------
+    def search(self, conn: Conn, query: SearchQuery, page_size: int, types: list[str] | None = None) -> Page:
+        if query.count_only:
+            c = compile_count(query, types)
+            total = conn.execute(self._sql(c.sql), c.args).fetchone()[0]
+            return Page([], total=total)
+        after = before = None
+        total: int | None = None
+        if query.cursor:
+            pos = cursors.decode(query.cursor)
+            after, before, total = pos.get("a"), pos.get("b"), pos.get("n")
+            if not isinstance(after or before or 0, int):
+                raise FhirError("incorrect", "The paging link is not valid; start the search again.")
+        want_total = query.total != "none" and total is None and not query.cursor
+        c = compile_page(query, limit=page_size + 1, after=after, before=before, with_total=want_total,
+                         types=types, json_col=self.d.json_select)
+        rows = conn.execute(self._sql(c.sql), c.args).fetchall()
+        if want_total:
+            total = rows[0][6] if rows else 0
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        if before is not None:
+            rows.reverse()
+        items = [Stored(r[1], r[2], r[3], r[4], False, self._bytes(r[5])) for r in rows]
+        page = Page(items, total=total)
+        if rows:
+            first, last = rows[0][0], rows[-1][0]
+            has_next = more if before is None else True
+            has_prev = (after is not None) or (before is not None and more)
+            if has_next:
+                page.next_cursor = cursors.encode({"a": last, "n": total})
+            if has_prev:
+                page.prev_cursor = cursors.encode({"b": first, "n": total})
+        return page
+
+    # -- history -----------------------------------------------------------------------------------
+    def history(self, conn: Conn, q: HistoryQuery) -> Page:
+        """Newest first, per https://hl7.org/fhir/R4/http.html#history; keyset-paged on (t, rid)."""
+        where, args = [], []
+        if q.type and q.id:
+            where.append("r.type = ? AND r.id = ?")
+            args += [q.type, q.id]
+        elif q.type:
+            where.append("r.type = ?")
+            args.append(q.type)
+        if q.since_us is not None:
+            where.append("r.lu >= ?")
+            args.append(q.since_us)
+        if q.cursor:
+            pos = cursors.decode(q.cursor)
+            t, rid = pos.get("t"), pos.get("r")
+            if not isinstance(t, int) or not isinstance(rid, int):
+                raise FhirError("incorrect", "The paging link is not valid; start again.")
+            where.append("(r.t < ? OR (r.t = ? AND r.rid < ?))")
+            args += [t, t, rid]
+        sql = (f"SELECT r.type, r.id, r.version, r.last_updated, r.deleted, {self.d.json_select}, r.t, r.method, "
+               f"r.rid FROM history r {'WHERE ' + ' AND '.join(where) if where else ''} "
+               "ORDER BY r.t DESC, r.rid DESC LIMIT ?")
+        rows = conn.execute(self._sql(sql), (*args, q.count + 1)).fetchall()
+        more = len(rows) > q.count
+        rows = rows[: q.count]
+        items = [Stored(r[0], r[1], r[2], r[3], bool(r[4]), b"" if r[4] else self._bytes(r[5]), r[6], r[7])
+                 for r in rows]
+        page = Page(items)
+        if more and rows:
+            page.next_cursor = cursors.encode({"t": rows[-1][6], "r": rows[-1][8]})
+        return page
+
+    def changes(self, conn: Conn, after_t: int, limit: int) -> list[Change]:
+        rows = conn.execute(self._sql("SELECT t, type, id, version, method FROM history WHERE t > ? "
+                                      "ORDER BY t, rid LIMIT ?"), (after_t, limit)).fetchall()
+        return [Change(*r) for r in rows]

@@ -1,0 +1,58 @@
+"""The ASGI application: FHIR under `/fhir`, operations endpoints at the root."""
+
+from __future__ import annotations
+
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from caregate.web.fhir_api import FhirApi
+from caregate.web.observe import Metrics, ObserveMiddleware
+from caregate.web.render import json_response
+
+
+class Root:
+    """Routes `/fhir/...` to the FHIR API and answers `/healthz`, `/readyz` and `/metrics`."""
+
+    def __init__(self, fhir: FhirApi, metrics: Metrics) -> None:
+        self.fhir = fhir
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        path = scope["path"]
+        if path == "/fhir" or path.startswith("/fhir/"):
+            await self.fhir(scope, receive, send)
+            return
+        response: Response
+        if path == "/healthz":
+            scope["route_template"] = "/healthz"
+            response = PlainTextResponse("ok\n")
+        elif path == "/readyz":
+            scope["route_template"] = "/readyz"
+            ok = await self.fhir.store.ping()
+            response = PlainTextResponse("ready\n" if ok else "database unreachable\n", 200 if ok else 503)
+        elif path == "/metrics":
+            scope["route_template"] = "/metrics"
+            response = PlainTextResponse(self.metrics.render(), media_type="text/plain; version=0.0.4")
+        else:
+            response = json_response({"resourceType": "OperationOutcome", "issue": [{
+                "severity": "error", "code": "not-found",
+                "diagnostics": "Nothing here: the FHIR API is at /fhir."}]}, 404)
+        await response(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.fhir.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def asgi_app(fhir: FhirApi, *, access_log: bool = True) -> ObserveMiddleware:
+    metrics = Metrics()
+    return ObserveMiddleware(Root(fhir, metrics), metrics, access_log)

@@ -1,0 +1,209 @@
+"""The FHIR REST API as one ASGI endpoint (https://hl7.org/fhir/R4/http.html).
+
+Dispatch is by path segment count and method, which is all FHIR's URL grammar needs and avoids a regex
+router on the hot path. Each request builds a `RequestContext` and calls one interaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from caregate.errors import FhirError, incorrect
+from caregate.interactions import capabilities, create, delete, history, patch, read, search, transaction, update
+from caregate.interactions.context import RequestContext, Result
+from caregate.search.registry import Registry
+from caregate.storage.base import ResourceStore
+from caregate.web.render import error_response, json_response, render
+
+log = logging.getLogger("caregate")
+MAX_BODY = 64 * 1024 * 1024
+_JSON_TYPES = ("application/fhir+json", "application/json", "application/json-patch+json", "text/json")
+_XML_TYPES = ("application/fhir+xml", "application/xml", "text/xml", "xml")
+
+
+class FhirApi:
+    def __init__(self, store: ResourceStore, registry: Registry, base_url: str, *, page_default: int = 20,
+                 page_max: int = 1000, started: str = "") -> None:
+        self.store = store
+        self.registry = registry
+        self.base_url = base_url.rstrip("/")
+        self.page_default = page_default
+        self.page_max = page_max
+        self.started = started
+        self._capabilities: bytes | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        pretty = False
+        try:
+            params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+            pretty = ("_pretty", "true") in params
+            _negotiate(request, params)
+            response = await self._dispatch(request, scope, params)
+        except FhirError as exc:
+            response = error_response(exc, pretty)
+        except Exception:
+            log.exception("unhandled error", extra={"fields": {"route": scope.get("route_template")}})
+            response = error_response(FhirError("fault", "The server failed to process the request; "
+                                                         "the error has been logged."), pretty)
+        await response(scope, receive, send)
+
+    def _ctx(self, request: Request) -> RequestContext:
+        prefer = _prefer(request)
+        return RequestContext(self.store, self.registry, self.base_url, prefer.get("handling") == "strict",
+                              self.page_default, self.page_max)
+
+    async def _dispatch(self, request: Request, scope: Scope, params: list[tuple[str, str]]) -> Response:
+        path = scope["path"]
+        rest = path[path.find("/fhir") + 5:] if "/fhir" in path else path
+        seg = [s for s in rest.split("/") if s]
+        method = scope["method"]
+        n = len(seg)
+        prefer = _prefer(request)
+        ret = prefer.get("return")
+        pretty = ("_pretty", "true") in params
+        ctx = self._ctx(request)
+
+        def route(template: str) -> None:
+            scope["route_template"] = template
+
+        headers = request.headers
+        if n == 0:
+            route("/fhir")
+            if method == "POST":
+                return render(await transaction.transaction(ctx, await _body(request)), self.base_url, ret, pretty)
+            if method == "GET":
+                return render(await search.search(ctx, None, params), self.base_url, ret, pretty)
+            raise FhirError("not-allowed", f"{method} is not supported on the base URL.")
+        head = seg[0]
+        if n == 1 and head == "metadata":
+            route("/fhir/metadata")
+            if method != "GET":
+                raise FhirError("not-allowed", "metadata only supports GET.")
+            return json_response(self._capability_json(), pretty=pretty)
+        if n == 1 and head == "_history":
+            route("/fhir/_history")
+            return render(await history.history(ctx, None, None, params), self.base_url, ret, pretty)
+        if n == 1 and head == "_search" and method == "POST":
+            route("/fhir/_search")
+            return render(await search.search(ctx, None, params + await _form(request)), self.base_url, ret, pretty)
+        if n == 1:
+            route("/fhir/{type}")
+            if method == "GET":
+                return render(await search.search(ctx, head, params), self.base_url, ret, pretty)
+            if method == "POST":
+                result = await create.create(ctx, head, await _body(request), headers.get("if-none-exist"))
+                return render(result, self.base_url, ret, pretty)
+            if method == "PUT":
+                crit = scope.get("query_string", b"").decode()
+                return render(await update.conditional_update(ctx, head, crit, await _body(request),
+                                                              headers.get("if-match")), self.base_url, ret, pretty)
+            if method == "DELETE":
+                crit = scope.get("query_string", b"").decode()
+                return render(await delete.conditional_delete(ctx, head, crit), self.base_url, ret, pretty)
+            raise FhirError("not-allowed", f"{method} is not supported on [base]/{head}.")
+        if n == 2 and seg[1] == "_search":
+            route("/fhir/{type}/_search")
+            if method != "POST":
+                raise FhirError("not-allowed", "_search takes POST with a form body.")
+            return render(await search.search(ctx, head, params + await _form(request)), self.base_url, ret, pretty)
+        if n == 2 and seg[1] == "_history":
+            route("/fhir/{type}/_history")
+            return render(await history.history(ctx, head, None, params), self.base_url, ret, pretty)
+        if n == 2:
+            route("/fhir/{type}/{id}")
+            id_ = seg[1]
+            if method == "GET":
+                return render(await read.read(ctx, head, id_), self.base_url, ret, pretty)
+            if method == "PUT":
+                return render(await update.update(ctx, head, id_, await _body(request), headers.get("if-match")),
+                              self.base_url, ret, pretty)
+            if method == "DELETE":
+                return render(await delete.delete(ctx, head, id_, headers.get("if-match")), self.base_url, ret,
+                              pretty)
+            if method == "PATCH":
+                ctype = headers.get("content-type", "")
+                if "json-patch" not in ctype and "json" not in ctype:
+                    raise FhirError("unsupported-media", "PATCH takes application/json-patch+json.")
+                return render(await patch.patch(ctx, head, id_, await _body(request, any_json=True),
+                                                headers.get("if-match")), self.base_url, ret, pretty)
+            raise FhirError("not-allowed", f"{method} is not supported on [base]/{head}/[id].")
+        if n == 3 and seg[2] == "_history":
+            route("/fhir/{type}/{id}/_history")
+            return render(await history.history(ctx, head, seg[1], params), self.base_url, ret, pretty)
+        if n == 4 and seg[2] == "_history":
+            route("/fhir/{type}/{id}/_history/{vid}")
+            if method != "GET":
+                raise FhirError("not-allowed", "A version can only be read.")
+            return render(await read.vread(ctx, head, seg[1], seg[3]), self.base_url, ret, pretty)
+        route("unmatched")
+        raise FhirError("not-found", f"No FHIR interaction is found at {path}.")
+
+    def _capability_json(self) -> bytes:
+        if self._capabilities is None:
+            cs = capabilities.capability_statement(self.registry, self.base_url, self.started)
+            self._capabilities = orjson.dumps(cs)
+        return self._capabilities
+
+
+def _prefer(request: Request) -> dict[str, str]:
+    """`Prefer: return=minimal, handling=strict` (RFC 7240)."""
+    out: dict[str, str] = {}
+    for part in request.headers.get("prefer", "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key:
+            out[key.strip().lower()] = value.strip().strip('"')
+    return out
+
+
+def _negotiate(request: Request, params: list[tuple[str, str]]) -> None:
+    """JSON is served; XML asked for explicitly is refused with 406 (https://hl7.org/fhir/R4/http.html#mime)."""
+    fmt = next((v for k, v in params if k == "_format"), None)
+    if fmt is not None:
+        if any(fmt.startswith(x) for x in _XML_TYPES):
+            raise FhirError("not-acceptable", "This server answers in JSON (application/fhir+json) only.")
+        if not (fmt == "json" or any(fmt.startswith(x) for x in _JSON_TYPES)):
+            raise FhirError("not-acceptable", f"Unknown _format {fmt!r}: use json or application/fhir+json.")
+        return
+    accept = request.headers.get("accept", "")
+    if accept and not any(t in accept for t in (*_JSON_TYPES, "*/*", "application/*", "json")):
+        raise FhirError("not-acceptable", "This server answers in JSON (application/fhir+json) only.")
+
+
+async def _body(request: Request, any_json: bool = False) -> object:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype and ctype not in _JSON_TYPES and not (any_json and ctype.endswith("json")):
+        if ctype in _XML_TYPES:
+            raise FhirError("unsupported-media", "This server accepts FHIR JSON only (application/fhir+json).")
+        raise FhirError("unsupported-media", f"Content-Type {ctype!r} is not supported; "
+                                             "send application/fhir+json.")
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_BODY:
+        raise FhirError("too-large", f"The request body is larger than {MAX_BODY // (1024 * 1024)} MB.")
+    raw = await request.body()
+    if not raw:
+        raise incorrect("The request has no body; send a FHIR resource.")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise incorrect(f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from exc
+
+
+async def _form(request: Request) -> list[tuple[str, str]]:
+    """POST `_search` bodies are application/x-www-form-urlencoded (search.html#Introduction)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    if not raw:
+        return []
+    if ctype and ctype != "application/x-www-form-urlencoded":
+        raise FhirError("unsupported-media", "POST _search takes application/x-www-form-urlencoded.")
+    return parse_qsl(raw.decode(), keep_blank_values=True)
+
+
+__all__ = ["FhirApi", "Result"]

@@ -1,0 +1,57 @@
+"""Turning interaction results and errors into HTTP responses (https://hl7.org/fhir/R4/http.html)."""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+
+import orjson
+from starlette.responses import Response
+
+from caregate.errors import HTTP_STATUS, FhirError, Issue
+from caregate.interactions.bundles import outcome
+from caregate.interactions.context import Result
+from caregate.search.dates import parse_range
+
+FHIR_JSON = "application/fhir+json; charset=utf-8"
+
+
+def _http_date(last_updated: str) -> str:
+    from datetime import UTC, datetime
+
+    us = parse_range(last_updated)[0]
+    return format_datetime(datetime.fromtimestamp(us / 1_000_000, UTC), usegmt=True)
+
+
+def json_response(body: dict | bytes, status: int = 200, headers: dict[str, str] | None = None,
+                  pretty: bool = False) -> Response:
+    if isinstance(body, bytes):
+        data = body if not pretty else orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2)
+    else:
+        data = orjson.dumps(body, option=orjson.OPT_INDENT_2 if pretty else 0)
+    return Response(data, status, headers=headers, media_type=FHIR_JSON)
+
+
+def error_response(exc: FhirError, pretty: bool = False) -> Response:
+    return json_response(outcome(exc.issues), HTTP_STATUS[exc.category], exc.headers or None, pretty)
+
+
+def render(result: Result, base_url: str, prefer_return: str | None, pretty: bool = False) -> Response:
+    s = result.stored
+    if s is None:
+        status = result.status or 200
+        if status == 204:
+            return Response(status_code=204)
+        return json_response(result.body or {}, status, None, pretty)
+    headers = {"ETag": f'W/"{s.version}"', "Last-Modified": _http_date(s.last_updated)}
+    status = result.status or (201 if result.created else 200)
+    if s.deleted:
+        return Response(status_code=200 if s.method == "noop" else 204, headers={"ETag": headers["ETag"]}
+                        if s.method != "noop" else None)
+    if result.created:
+        headers["Location"] = f"{base_url}/{s.type}/{s.id}/_history/{s.version}"
+    if prefer_return == "minimal":
+        return Response(status_code=status, headers=headers)
+    if prefer_return == "OperationOutcome":
+        oo = outcome([Issue(f"{s.type}/{s.id} version {s.version} stored.", "informational", "information")])
+        return json_response(oo, status, headers, pretty)
+    return json_response(s.json, status, headers, pretty)

@@ -1,0 +1,1 @@
+"""Tests of search parameter definitions, FHIRPath compilation and indexing."""
