@@ -691,7 +691,7 @@ class _Compiler:
             return list(focus)
         if name in _CONSTANTS:
             constant = [_CONSTANTS[name]]
-            return [_Branch(lambda f, r: constant, (), "uri")]
+            return [_Branch(lambda f, r: list(constant), (), "uri")]
         raise FhirPathError(f"variable {name} is not supported")
 
     # -- navigation
@@ -957,7 +957,7 @@ class _Compiler:
                 for item in items:
                     if isinstance(item, dict):
                         value = item.get(field)
-                        if value == literal or value == single:
+                        if value in (literal, single):
                             out.append(item)
                 return out
 

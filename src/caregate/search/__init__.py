@@ -1,0 +1,1 @@
+"""FHIR search (https://hl7.org/fhir/R4/search.html): parameters, FHIRPath, indexing and queries."""
