@@ -101,3 +101,17 @@ async def test_deleted_resources_leave_search(client) -> None:
     ids = await _seed(client)
     await client.delete(f"/fhir/Patient/{ids['Smith']}")
     assert _ids((await client.get("/fhir/Patient?family=smith")).json()) == set()
+
+
+async def test_canonical_reference_with_version(client) -> None:
+    vs = {"resourceType": "Questionnaire", "status": "active", "url": "http://example.org/q"}
+    await client.put("/fhir/Questionnaire/q1", json={**vs, "id": "q1"})
+    qr = {"resourceType": "QuestionnaireResponse", "status": "completed",
+          "questionnaire": "http://example.org/Questionnaire/q|2.0"}
+    rid = (await client.post("/fhir/QuestionnaireResponse", json=qr)).json()["id"]
+    found = (await client.get("/fhir/QuestionnaireResponse?questionnaire=http://example.org/Questionnaire/q|2.0")).json()
+    assert _ids(found) == {rid}
+    other = (await client.get("/fhir/QuestionnaireResponse?questionnaire=http://example.org/Questionnaire/q|1.0")).json()
+    assert _ids(other) == set()
+    anyv = (await client.get("/fhir/QuestionnaireResponse?questionnaire=http://example.org/Questionnaire/q")).json()
+    assert _ids(anyv) == {rid}

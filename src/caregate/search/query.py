@@ -177,7 +177,8 @@ def parse_reference(raw: str, modifier: str | None, base_url: str) -> ReferenceV
     if base_url and value.startswith(base_url.rstrip("/") + "/"):
         value = value[len(base_url.rstrip("/")) + 1 :]
     if "://" in value or value.startswith("urn:"):
-        return ReferenceValue(None, None, url=raw)
+        url, _, version = raw.partition("|")  # canonical|version (search.html#versions)
+        return ReferenceValue(None, None, version or None, url=url)
     parts = value.split("/")
     version = None
     if len(parts) == 4 and parts[2] == "_history":

@@ -113,6 +113,9 @@ def _value_sql(clause: Clause, value: object, args: list) -> str:
             raise FhirError("not-allowed", "The ':identifier' modifier is not supported yet.", (clause.name,))
         if value.url is not None:
             args.append(value.url)
+            if value.version:
+                args.append(value.version)
+                return "(url = ? AND tversion = ?)"
             return "url = ?"
         parts = ["tid = ?"]
         args.append(value.id)
