@@ -125,6 +125,23 @@ def elements(sds: Iterable[dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
     return {name: model[name] for name in sorted(model)}
 
 
+def summary_elements(resource_sds: Iterable[dict[str, Any]], types: dict[str, str]) -> dict[str, list[str]]:
+    """Top-level elements marked `isSummary` per resource type, for `_summary=true` (search.html#summary)."""
+    out: dict[str, list[str]] = {}
+    for sd in resource_sds:
+        name = sd.get("type")
+        if name not in types or sd.get("derivation") == "constraint":
+            continue
+        names = []
+        for el in sd.get("snapshot", {}).get("element", []):
+            path = el.get("path", "")
+            parts = path.split(".")
+            if len(parts) == 2 and el.get("isSummary"):
+                names.append(parts[1].removesuffix("[x]"))
+        out[name] = names
+    return dict(sorted(out.items()))
+
+
 def search_parameters(params: Iterable[dict[str, Any]], types: dict[str, str]) -> list[dict[str, Any]]:
     """The compact SearchParameter records, each with its expression split per base type."""
     records: list[dict[str, Any]] = []
@@ -229,6 +246,7 @@ def generate(source: Path) -> dict[str, bytes]:
                 f"SearchParameter {record['url'].rsplit('/', 1)[-1]} is version {record['version']}, kept as "
                 "published"
             )
+    summaries = summary_elements(resource_sds, types)
     compartment = patient_compartment(_bundle_resources(source / "compartmentdefinition-patient.json.gz")[0])
     version_path = source / "version.info.gz"
     version_info = ""
@@ -240,12 +258,14 @@ def generate(source: Path) -> dict[str, bytes]:
         "elements": len(model),
         "search-parameters": len(params),
         "compartment-patient": len(compartment),
+        "summary-elements": len(summaries),
     }
     return {
         "resource-types.json": _lines(types),
         "elements.json": _lines(model),
         "search-parameters.json": _lines(params),
         "compartment-patient.json": _lines(compartment),
+        "summary-elements.json": _lines(summaries),
         "PROVENANCE.md": _provenance(counts, version_info, skipped),
     }
 

@@ -115,3 +115,72 @@ async def test_canonical_reference_with_version(client) -> None:
     assert _ids(other) == set()
     anyv = (await client.get("/fhir/QuestionnaireResponse?questionnaire=http://example.org/Questionnaire/q")).json()
     assert _ids(anyv) == {rid}
+
+
+async def test_chaining_and_reverse_chaining(client) -> None:
+    org = {"resourceType": "Organization", "id": "gp1", "name": "Meadow Lane Surgery"}
+    await client.put("/fhir/Organization/gp1", json=org)
+    ids = await _seed(client)
+    smith = (await client.get(f"/fhir/Patient/{ids['Smith']}")).json()
+    smith["generalPractitioner"] = [{"reference": "Organization/gp1"}]
+    await client.put(f"/fhir/Patient/{ids['Smith']}", json=smith)
+    get = lambda q: client.get(f"/fhir/{q}")  # noqa: E731
+    assert _ids((await get("Observation?subject:Patient.family=smith")).json()) == {ids["obs"]}
+    assert _ids((await get("Observation?subject.family=smith")).json()) == {ids["obs"]}
+    assert _ids((await get("Observation?subject:Patient.family=jones")).json()) == set()
+    deep = "Observation?subject:Patient.general-practitioner:Organization.name=meadow"
+    assert _ids((await get(deep)).json()) == {ids["obs"]}
+    assert _ids((await get("Patient?_has:Observation:patient:code=8867-4")).json()) == {ids["Smith"]}
+    assert _ids((await get("Patient?_has:Observation:patient:code=0000-0")).json()) == set()
+    nested = "Organization?_has:Patient:general-practitioner:_has:Observation:patient:code=8867-4"
+    assert _ids((await get(nested)).json()) == {"gp1"}
+    bad = await get("Observation?code.name=x")
+    assert bad.status_code == 400
+
+
+async def test_include_revinclude_iterate(client) -> None:
+    await client.put("/fhir/Organization/gp1", json={"resourceType": "Organization", "id": "gp1", "name": "GP"})
+    ids = await _seed(client)
+    smith = (await client.get(f"/fhir/Patient/{ids['Smith']}")).json()
+    smith["generalPractitioner"] = [{"reference": "Organization/gp1"}]
+    await client.put(f"/fhir/Patient/{ids['Smith']}", json=smith)
+
+    def modes(bundle: dict) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for e in bundle.get("entry", []):
+            out.setdefault(e["search"]["mode"], set()).add(f"{e['resource']['resourceType']}/{e['resource'].get('id')}")
+        return out
+
+    b = (await client.get("/fhir/Observation?_include=Observation:subject")).json()
+    assert modes(b) == {"match": {f"Observation/{ids['obs']}"}, "include": {f"Patient/{ids['Smith']}"}}
+    b = (await client.get("/fhir/Observation?_include=Observation:subject&_include:iterate=Patient:general-practitioner"
+                          )).json()
+    assert modes(b)["include"] == {f"Patient/{ids['Smith']}", "Organization/gp1"}
+    b = (await client.get("/fhir/Observation?_include=Observation:*")).json()
+    assert f"Patient/{ids['Smith']}" in modes(b)["include"]
+    b = (await client.get(f"/fhir/Patient?_id={ids['Smith']}&_revinclude=Observation:subject")).json()
+    assert modes(b) == {"match": {f"Patient/{ids['Smith']}"}, "include": {f"Observation/{ids['obs']}"}}
+    bad = await client.get("/fhir/Observation?_include=Observation:nonsense")
+    assert bad.status_code == 400
+
+
+async def test_sort_and_summary_and_elements(client) -> None:
+    ids = await _seed(client)
+    b = (await client.get("/fhir/Patient?_sort=birthdate")).json()
+    assert [e["resource"]["id"] for e in b["entry"]] == [ids["Smythe"], ids["Smith"], ids["Jones"]]
+    b = (await client.get("/fhir/Patient?_sort=-birthdate&_count=2")).json()
+    assert [e["resource"]["id"] for e in b["entry"]] == [ids["Jones"], ids["Smith"]]
+    nxt = next(link["url"] for link in b["link"] if link["relation"] == "next").replace("http://127.0.0.1:8080", "")
+    b2 = (await client.get(nxt)).json()
+    assert [e["resource"]["id"] for e in b2["entry"]] == [ids["Smythe"]]
+    b = (await client.get("/fhir/Patient?_sort=family,-_id")).json()
+    assert [e["resource"]["name"][0]["family"] for e in b["entry"]] == ["Jones", "Smith", "Smythe"]
+    b = (await client.get("/fhir/Patient?_elements=birthDate&family=jones")).json()
+    res = b["entry"][0]["resource"]
+    assert set(res) == {"resourceType", "id", "meta", "birthDate"}
+    assert any(t["code"] == "SUBSETTED" for t in res["meta"]["tag"])
+    b = (await client.get("/fhir/Patient?_summary=true&family=jones")).json()
+    res = b["entry"][0]["resource"]
+    assert "name" in res and "birthDate" in res
+    b = (await client.get("/fhir/Patient?_total=none")).json()
+    assert "total" not in b

@@ -126,3 +126,9 @@ def __getattr__(name: str) -> Any:
     if name == "RESOURCE_TYPES":
         return resource_types()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@cache
+def summary_elements(type_name: str) -> frozenset[str]:
+    """Top-level elements marked isSummary in the R4 definition of a resource type."""
+    return frozenset(load_json("summary-elements.json").get(type_name, ()))

@@ -6,8 +6,11 @@ One SQL query per page; paging links carry an opaque keyset cursor and repeat th
 
 from __future__ import annotations
 
-from caregate.errors import incorrect
+import orjson
+
+from caregate.errors import Issue, incorrect
 from caregate.fhir.definitions import is_resource_type
+from caregate.fhir.subset import subset
 from caregate.interactions.bundles import full_url, link, outcome, resource_fragment
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.resource_rules import check_type
@@ -55,13 +58,24 @@ async def search(ctx: RequestContext, type_: str | None, params: list[tuple[str,
     if page.prev_cursor:
         links.append({"relation": "previous", "url": link(base, path, [*echo, ("_cursor", page.prev_cursor)])})
     bundle["link"] = links
-    entries: list[dict] = [
-        {"fullUrl": full_url(base, s), "resource": resource_fragment(s), "search": {"mode": "match"}}
-        for s in page.items
-    ]
+    reduce = bool(query.elements) or query.summary in ("true", "text", "data")
+
+    def body(s: Stored) -> object:
+        return subset(orjson.loads(s.json), query.elements, query.summary) if reduce else resource_fragment(s)
+
+    entries: list[dict] = [{"fullUrl": full_url(base, s), "resource": body(s), "search": {"mode": "match"}}
+                           for s in page.items]
+    entries += [{"fullUrl": full_url(base, s), "resource": body(s), "search": {"mode": "include"}}
+                for s in page.included]
+    issues = []
     warning = ignored_issue(query)
     if warning is not None:
-        entries.append({"resource": outcome([warning]), "search": {"mode": "outcome"}})
+        issues.append(warning)
+    if page.includes_capped:
+        issues.append(Issue("Included resources were capped for this page; narrow the search or use a smaller "
+                            "_count to receive them all.", "too-costly", "warning", ("_include",)))
+    if issues:
+        entries.append({"resource": outcome(issues), "search": {"mode": "outcome"}})
     if entries:
         bundle["entry"] = entries
     return Result(body=bundle)

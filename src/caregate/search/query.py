@@ -65,13 +65,38 @@ Value = str | TokenValue | ReferenceValue | RangeValue | QuantityValue
 
 @dataclass(frozen=True, slots=True)
 class Clause:
-    """One search parameter occurrence: its values are ORed; clauses of a query are ANDed."""
+    """One search parameter occurrence: its values are ORed; clauses of a query are ANDed.
+
+    A chained parameter (`subject:Patient.name=x`, search.html#chaining) is a reference clause whose
+    `chain` holds the clause on the referenced types; a reverse chain (`_has:Observation:patient:code=x`,
+    search.html#has) has `has` set to (referring type, its reference parameter) and the clause on it.
+    """
 
     name: str  # as written, e.g. `subject:Patient`
     param: SearchParam
     modifier: str | None
     values: tuple[Value, ...]
     missing: bool | None = None  # `:missing=true|false`
+    chain: tuple[tuple[str, ...], Clause] | None = None  # (target types, clause on them)
+    has: tuple[str, SearchParam, Clause] | None = None  # (referring type, its reference param, clause)
+
+
+@dataclass(frozen=True, slots=True)
+class Include:
+    """`_include=Source:param[:Target]` or `_revinclude=...` (search.html#include); `param` None is `*`."""
+
+    source: str
+    param: str | None
+    target: str | None
+    iterate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """One `_sort` key (search.html#sort): a search parameter, or `_id`/`_lastUpdated`."""
+
+    param: SearchParam
+    descending: bool
 
 
 @dataclass(slots=True)
@@ -84,6 +109,10 @@ class SearchQuery:
     cursor: str | None = None
     ignored: list[str] = field(default_factory=list)  # unknown parameters skipped under handling=lenient
     echo: list[tuple[str, str]] = field(default_factory=list)  # what the self link repeats
+    includes: list[Include] = field(default_factory=list)
+    revincludes: list[Include] = field(default_factory=list)
+    sort: list[SortKey] = field(default_factory=list)
+    elements: list[str] = field(default_factory=list)
 
     @property
     def count_only(self) -> bool:
@@ -206,10 +235,18 @@ def parse(
         code, _, modifier_text = name.partition(":")
         modifier = modifier_text or None
         if code in RESULT_PARAMS:
-            _result_param(query, code, raw, max_count)
+            _result_param(query, code, name, raw, max_count, registry)
             continue
         if code == "_type" and resource_type is None:
             query.echo.append((name, raw))
+            continue
+        if code == "_has" or "." in name:
+            clause = _chained(resource_type or "Resource", name, raw, registry, base_url, strict)
+            if clause is None:
+                query.ignored.append(name)
+            else:
+                query.clauses.append(clause)
+                query.echo.append((name, raw))
             continue
         param = registry.get(resource_type or "Resource", code)
         if param is None:
@@ -235,6 +272,71 @@ def parse(
     return query
 
 
+_HAS = SearchParam("_has", "special", "http://hl7.org/fhir/R4/search.html#has", ("Resource",), None)
+
+
+def _simple(resource_type: str, name: str, raw: str, registry: Registry, base_url: str,
+            strict: bool) -> Clause | None:
+    """A non-chained clause on `resource_type` (used at the end of a chain); None when unknown."""
+    if name.startswith("_has:") or "." in name:
+        return _chained(resource_type, name, raw, registry, base_url, strict)
+    code, _, modifier_text = name.partition(":")
+    param = registry.get(resource_type, code)
+    if param is None:
+        return None
+    modifier = modifier_text or None
+    if modifier == "missing":
+        if raw not in ("true", "false"):
+            raise incorrect(f"Parameter '{name}' takes true or false, not '{raw}'.", name)
+        return Clause(name, param, modifier, (), missing=raw == "true")
+    _check_modifier(param, name, modifier, strict)
+    values = tuple(parse_value(param, name, modifier, v, base_url) for v in _split_commas(raw))
+    return Clause(name, param, modifier, values)
+
+
+def _chained(resource_type: str, name: str, raw: str, registry: Registry, base_url: str,
+             strict: bool) -> Clause | None:
+    """`subject:Patient.name`, `general-practitioner.name` (to any depth) and `_has:Type:param:rest`."""
+    if name.startswith("_has:"):
+        parts = name.split(":", 3)
+        if len(parts) < 4 or not parts[1] or not parts[2] or not parts[3]:
+            raise incorrect(f"'{name}' must read _has:[type]:[reference parameter]:[parameter].", name)
+        _, other, ref_code, rest = parts
+        ref_param = registry.get(other, ref_code)
+        if ref_param is None or ref_param.type != "reference":
+            raise incorrect(f"_has: {other} has no reference parameter '{ref_code}'.", name)
+        inner = _simple(other, rest, raw, registry, base_url, strict)
+        if inner is None:
+            raise incorrect(f"_has: {other} has no search parameter '{rest.split(':')[0]}'.", name)
+        return Clause(name, _HAS, None, (), has=(other, ref_param, inner))
+    head, _, rest = name.partition(".")
+    code, _, type_mod = head.partition(":")
+    param = registry.get(resource_type, code)
+    if param is None:
+        if strict:
+            raise incorrect(f"Unknown search parameter '{code}' for {resource_type}.", name)
+        return None
+    if param.type != "reference":
+        raise incorrect(f"'{code}' is a {param.type} parameter: only reference parameters can be chained.", name)
+    if type_mod:
+        if param.targets and type_mod not in param.targets:
+            raise incorrect(f"Parameter '{code}' cannot refer to {type_mod}.", name)
+        targets: tuple[str, ...] = (type_mod,)
+    else:
+        targets = tuple(t for t in param.targets if registry.get(t, rest.split(".")[0].split(":")[0]))
+        if not targets:
+            raise incorrect(f"No type that '{code}' refers to has a search parameter "
+                            f"'{rest.split('.')[0]}'; name the type, e.g. {code}:Patient.{rest}.", name)
+    inner = None
+    for t in targets:
+        inner = _simple(t, rest, raw, registry, base_url, strict)
+        if inner is not None:
+            break
+    if inner is None:
+        raise incorrect(f"'{rest}' is not a search parameter of {', '.join(targets)}.", name)
+    return Clause(name, param, type_mod or None, (), chain=(targets, inner))
+
+
 _MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"exact", "contains"}),
     "token": frozenset({"text", "not"}),
@@ -257,8 +359,49 @@ def _check_modifier(param: SearchParam, name: str, modifier: str | None, strict:
         raise incorrect(f"Modifier ':{modifier}' is not supported on {param.type} parameter '{param.code}'.", name)
 
 
-def _result_param(query: SearchQuery, code: str, raw: str, max_count: int) -> None:
-    if code == "_count":
+def _include(name: str, raw: str, registry: Registry) -> Include:
+    parts = raw.split(":")
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        raise incorrect(f"{name} takes [type]:[parameter] or [type]:[parameter]:[target type], not '{raw}'.", name)
+    source, code = parts[0], parts[1]
+    target = parts[2] if len(parts) == 3 else None
+    if code == "*":
+        return Include(source, None, target, name.endswith(":iterate"))
+    param = registry.get(source, code)
+    if param is None or param.type != "reference":
+        raise incorrect(f"{name}: {source} has no reference parameter '{code}'.", name)
+    if target and param.targets and target not in param.targets:
+        raise incorrect(f"{name}: '{code}' of {source} cannot refer to {target}.", name)
+    return Include(source, code, target, name.endswith(":iterate"))
+
+
+def _sort(query: SearchQuery, raw: str, registry: Registry) -> list[SortKey]:
+    keys = []
+    for item in raw.split(","):
+        item = item.strip()
+        desc = item.startswith("-")
+        code = item.lstrip("-")
+        param = registry.get(query.type or "Resource", code)
+        if param is None or param.type in ("composite", "special"):
+            raise incorrect(f"_sort: '{code}' is not a parameter {query.type or 'every type'} can be sorted by.",
+                            "_sort")
+        keys.append(SortKey(param, desc))
+    return keys
+
+
+def _result_param(query: SearchQuery, code: str, name: str, raw: str, max_count: int, registry: Registry) -> None:
+    if code in ("_include", "_revinclude"):
+        if name not in (code, f"{code}:iterate", f"{code}:recurse"):
+            raise incorrect(f"Unknown modifier on {code}: '{name}'.", name)
+        (query.includes if code == "_include" else query.revincludes).append(_include(name, raw, registry))
+        query.echo.append((name, raw))
+    elif code == "_sort":
+        query.sort = _sort(query, raw, registry)
+        query.echo.append((code, raw))
+    elif code == "_elements":
+        query.elements = [e.strip() for e in raw.split(",") if e.strip()]
+        query.echo.append((code, raw))
+    elif code == "_count":
         if not raw.isdigit():
             raise incorrect(f"_count must be a non-negative integer, not '{raw}'.", "_count")
         query.count = min(int(raw), max_count)

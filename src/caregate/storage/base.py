@@ -29,6 +29,7 @@ class Stored:
     json: bytes
     t: int = 0
     method: str = "update"
+    rid: int = 0  # the store's surrogate key, when the store gave it (search results)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class Page:
     next_cursor: str | None = None
     prev_cursor: str | None = None
     included: list[Stored] = field(default_factory=list)
+    includes_capped: bool = False  # more included resources exist than the page carries
 
 
 @dataclass(frozen=True, slots=True)

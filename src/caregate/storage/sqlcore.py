@@ -18,7 +18,7 @@ from caregate.search.extract import index_resource
 from caregate.search.query import SearchQuery
 from caregate.storage import cursor as cursors
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
-from caregate.storage.sql.compiler import compile_count, compile_page
+from caregate.storage.sql.compiler import compile_count, compile_includes, compile_page, compile_sorted_page
 from caregate.storage.sql.dialect import Dialect
 from caregate.storage.sql.schema import INDEX_COLUMNS, INDEX_TABLES, ROWS_ATTR, SCHEMA_VERSION, ddl
 
@@ -179,12 +179,15 @@ class SqlCore:
             return Page([], total=total)
         after = before = None
         total: int | None = None
+        offset = 0
         if query.cursor:
             pos = cursors.decode(query.cursor)
-            after, before, total = pos.get("a"), pos.get("b"), pos.get("n")
-            if not isinstance(after or before or 0, int):
+            after, before, total, offset = pos.get("a"), pos.get("b"), pos.get("n"), pos.get("o", 0)
+            if not isinstance(after or before or 0, int) or not isinstance(offset, int) or offset < 0:
                 raise FhirError("incorrect", "The paging link is not valid; start the search again.")
         want_total = query.total != "none" and total is None and not query.cursor
+        if query.sort:
+            return self._sorted(conn, query, page_size, types, offset, total, want_total)
         c = compile_page(query, limit=page_size + 1, after=after, before=before, with_total=want_total,
                          types=types, json_col=self.d.json_select)
         rows = conn.execute(self._sql(c.sql), c.args).fetchall()
@@ -194,8 +197,9 @@ class SqlCore:
         rows = rows[:page_size]
         if before is not None:
             rows.reverse()
-        items = [Stored(r[1], r[2], r[3], r[4], False, self._bytes(r[5])) for r in rows]
+        items = [Stored(r[1], r[2], r[3], r[4], False, self._bytes(r[5]), rid=r[0]) for r in rows]
         page = Page(items, total=total)
+        self._include(conn, query, page)
         if rows:
             first, last = rows[0][0], rows[-1][0]
             has_next = more if before is None else True
@@ -205,6 +209,58 @@ class SqlCore:
             if has_prev:
                 page.prev_cursor = cursors.encode({"b": first, "n": total})
         return page
+
+    def _sorted(self, conn: Conn, query: SearchQuery, page_size: int, types: list[str] | None, offset: int,
+                total: int | None, want_total: bool) -> Page:
+        c = compile_sorted_page(query, limit=page_size + 1, offset=offset, with_total=want_total, types=types,
+                                json_col=self.d.json_select)
+        rows = conn.execute(self._sql(c.sql), c.args).fetchall()
+        if want_total:
+            total = rows[0][6] if rows else 0
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        page = Page([Stored(r[1], r[2], r[3], r[4], False, self._bytes(r[5]), rid=r[0]) for r in rows], total=total)
+        self._include(conn, query, page)
+        if more:
+            page.next_cursor = cursors.encode({"o": offset + page_size, "n": total})
+        if offset > 0:
+            page.prev_cursor = cursors.encode({"o": max(0, offset - page_size), "n": total})
+        return page
+
+    INCLUDE_CAP = 1000
+    INCLUDE_LEVELS = 4
+
+    def _include(self, conn: Conn, query: SearchQuery, page: Page) -> None:
+        """`_include`/`_revinclude`: one query per level; `:iterate` ones repeat on what was just included
+        (up to INCLUDE_LEVELS). Past INCLUDE_CAP the page says so rather than silently dropping any."""
+        if not (query.includes or query.revincludes) or not page.items:
+            return
+        seen = {(s.type, s.id) for s in page.items}
+        frontier = page.items
+        includes, revincludes = query.includes, query.revincludes
+        for _level in range(self.INCLUDE_LEVELS):
+            room = self.INCLUDE_CAP - len(page.included)
+            c = compile_includes([s.rid for s in frontier], [(s.type, s.id) for s in frontier], includes,
+                                 revincludes, room + 1, self.d.json_select)
+            if c is None:
+                return
+            rows = conn.execute(self._sql(c.sql), c.args).fetchall()
+            fresh = []
+            for r in rows:
+                if (r[1], r[2]) in seen:
+                    continue
+                if len(page.included) >= self.INCLUDE_CAP:
+                    page.includes_capped = True
+                    return
+                seen.add((r[1], r[2]))
+                stored = Stored(r[1], r[2], r[3], r[4], False, self._bytes(r[5]), rid=r[0])
+                page.included.append(stored)
+                fresh.append(stored)
+            includes = [i for i in includes if i.iterate]
+            revincludes = [i for i in revincludes if i.iterate]
+            if not fresh or not (includes or revincludes):
+                return
+            frontier = fresh
 
     # -- history -----------------------------------------------------------------------------------
     def history(self, conn: Conn, q: HistoryQuery) -> Page:

@@ -170,7 +170,47 @@ def _resource_column_clause(clause: Clause, args: list) -> str:
     return "(" + " OR ".join(ors) + ")"
 
 
+def _chain_sql(resource_type: str, clause: Clause, args: list) -> str:
+    """Chaining (search.html#chaining) as nested semi-joins: references whose target satisfies the inner
+    clause. The inner clause is written against the target's own row, aliased per depth."""
+    assert clause.chain is not None
+    targets, inner = clause.chain
+    args.append(f"{resource_type}.{clause.param.code}")
+    type_list = ", ".join("?" * len(targets))
+    args += list(targets)
+    parts = []
+    for t in targets:
+        sub_args: list = []
+        cond = clause_sql(t, inner, sub_args)
+        parts.append((cond, sub_args, t))
+    ors = []
+    for cond, sub_args, t in parts:
+        args.append(t)
+        args += sub_args
+        ors.append(f"SELECT r.id FROM resources r WHERE r.type = ? AND r.deleted = 0 AND {cond}")
+    union = " UNION ALL ".join(ors)
+    return (f"r.rid IN (SELECT x.rid FROM idx_ref x WHERE x.p = ? AND x.ttype IN ({type_list}) "
+            f"AND x.tid IN ({union}))")
+
+
+def _has_sql(resource_type: str, clause: Clause, args: list) -> str:
+    """Reverse chaining (search.html#has): this resource is referred to, through the named reference
+    parameter, by a resource of the named type that satisfies the inner clause (which may nest `_has`)."""
+    assert clause.has is not None
+    other, ref_param, inner = clause.has
+    args += [f"{other}.{ref_param.code}", resource_type, other]
+    inner_args: list = []
+    cond = clause_sql(other, inner, inner_args)
+    args += inner_args
+    return ("r.id IN (SELECT x.tid FROM idx_ref x WHERE x.p = ? AND x.ttype = ? AND x.rid IN "
+            f"(SELECT r.rid FROM resources r WHERE r.type = ? AND r.deleted = 0 AND {cond}))")
+
+
 def clause_sql(resource_type: str, clause: Clause, args: list) -> str:
+    if clause.chain is not None:
+        return _chain_sql(resource_type, clause, args)
+    if clause.has is not None:
+        return _has_sql(resource_type, clause, args)
     code = clause.param.code
     if code in ("_id", "_lastUpdated"):
         if clause.missing is not None:
@@ -203,6 +243,91 @@ def where_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str, 
     for clause in query.clauses:
         parts.append(clause_sql(query.type or "Resource", clause, args))
     return " AND ".join(parts), args
+
+
+_SORT_COLUMN = {"string": "norm", "token": "code", "reference": "tid", "uri": "uri", "number": "lo",
+                "quantity": "value"}
+
+
+def _sort_sql(query: SearchQuery, args: list) -> str:
+    """ORDER BY keys (search.html#sort): a resource sorts by its lowest value ascending and its highest value
+    descending; resources without a value come last either way; the surrogate key keeps the order stable."""
+    keys = []
+    for key in query.sort:
+        code, kind = key.param.code, key.param.type
+        direction = "DESC" if key.descending else "ASC"
+        if code == "_id":
+            keys.append(f"r.id {direction}")
+            continue
+        if code == "_lastUpdated":
+            keys.append(f"r.lu {direction}")
+            continue
+        agg = "MAX" if key.descending else "MIN"
+        column = ("hi" if key.descending else "lo") if kind == "date" else _SORT_COLUMN.get(kind)
+        table = _TABLE.get(kind)
+        if column is None or table is None:
+            raise FhirError("incorrect", f"_sort: '{code}' cannot be sorted by.", ("_sort",))
+        expr = f"(SELECT {agg}({column}) FROM {table} s WHERE s.rid = r.rid AND s.p = ?)"
+        keys.append(f"CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr} {direction}")
+        args += [f"{query.type}.{code}"] * 2
+    keys.append("r.rid ASC")
+    return ", ".join(keys)
+
+
+def compile_sorted_page(query: SearchQuery, *, limit: int, offset: int, with_total: bool,
+                        types: list[str] | None = None, json_col: str = "r.json") -> Compiled:
+    """A `_sort`ed page: ordered by the sort keys then the surrogate key, positioned by offset."""
+    where, args = where_sql(query, types)
+    total = ", COUNT(*) OVER ()" if with_total else ""
+    sort_args: list = []
+    order = _sort_sql(query, sort_args)
+    sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col}{total} FROM resources r "
+           f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?")
+    return Compiled(sql, (*args, *sort_args, limit, offset))
+
+
+def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list, revincludes: list,
+                     limit: int, json_col: str = "r.json") -> Compiled | None:
+    """One query for one level of `_include` and `_revinclude` (search.html#include) around the given
+    resources: forward references they hold, and resources whose references point at them."""
+    parts: list[str] = []
+    args: list = []
+    select = f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col} FROM resources r"
+    if includes and rids:
+        marks = ", ".join("?" * len(rids))
+        for inc in includes:
+            cond = [f"x.rid IN ({marks})"]
+            a: list = list(rids)
+            if inc.param is None:
+                cond.append("x.p >= ? AND x.p < ?")
+                a += [f"{inc.source}.", f"{inc.source}/"]
+            else:
+                cond.append("x.p = ?")
+                a.append(f"{inc.source}.{inc.param}")
+            if inc.target:
+                cond.append("x.ttype = ?")
+                a.append(inc.target)
+            parts.append(f"{select} JOIN idx_ref x ON r.type = x.ttype AND r.id = x.tid "
+                         f"WHERE r.deleted = 0 AND {' AND '.join(cond)}")
+            args += a
+    if revincludes and ids:
+        for inc in revincludes:
+            targets = [(t, i) for t, i in ids if inc.target is None or inc.target == t]
+            if not targets:
+                continue
+            pairs = " OR ".join("(x.ttype = ? AND x.tid = ?)" for _ in targets)
+            a = [v for pair in targets for v in pair]
+            cond = [f"({pairs})", "r.type = ?"]
+            a.append(inc.source)
+            if inc.param is not None:
+                cond.append("x.p = ?")
+                a.append(f"{inc.source}.{inc.param}")
+            parts.append(f"{select} JOIN idx_ref x ON x.rid = r.rid WHERE r.deleted = 0 AND {' AND '.join(cond)}")
+            args += a
+    if not parts:
+        return None
+    union = " UNION ".join(parts)
+    return Compiled(f"SELECT * FROM ({union}) inc ORDER BY rid LIMIT ?", (*args, limit))
 
 
 def compile_page(
