@@ -184,3 +184,15 @@ async def test_sort_and_summary_and_elements(client) -> None:
     assert "name" in res and "birthDate" in res
     b = (await client.get("/fhir/Patient?_total=none")).json()
     assert "total" not in b
+
+
+async def test_patient_compartment_search(client) -> None:
+    ids = await _seed(client)
+    b = (await client.get(f"/fhir/Patient/{ids['Smith']}/Observation?code=8867-4")).json()
+    assert _ids(b) == {ids["obs"]}
+    self_link = next(link["url"] for link in b["link"] if link["relation"] == "self")
+    assert f"/Patient/{ids['Smith']}/Observation" in self_link
+    assert _ids((await client.get(f"/fhir/Patient/{ids['Jones']}/Observation")).json()) == set()
+    assert _ids((await client.get(f"/fhir/Patient/{ids['Jones']}/Patient")).json()) == {ids["Jones"]}
+    r = await client.get(f"/fhir/Patient/{ids['Jones']}/Organization")
+    assert r.status_code == 404

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import orjson
 
-from caregate.errors import Issue, incorrect
-from caregate.fhir.definitions import is_resource_type
+from caregate.errors import FhirError, Issue, incorrect
+from caregate.fhir.definitions import is_resource_type, patient_compartment
 from caregate.fhir.subset import subset
 from caregate.interactions.bundles import full_url, link, outcome, resource_fragment
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.resource_rules import check_type
-from caregate.search.query import SearchQuery, ignored_issue, parse
+from caregate.search.query import Clause, SearchQuery, TokenValue, ignored_issue, parse
 from caregate.storage.base import Stored
 
 
@@ -33,7 +33,22 @@ async def find(ctx: RequestContext, type_: str, params: list[tuple[str, str]]) -
     return page.items
 
 
-async def search(ctx: RequestContext, type_: str | None, params: list[tuple[str, str]]) -> Result:
+async def compartment_search(ctx: RequestContext, comp_type: str, comp_id: str, type_: str,
+                             params: list[tuple[str, str]]) -> Result:
+    """`GET [base]/Patient/[id]/[type]?...`: the resources in that patient's compartment, by the reference
+    parameters the Patient CompartmentDefinition names for the type (https://hl7.org/fhir/R4/compartmentdefinition-patient.html)."""
+    if comp_type != "Patient":
+        raise FhirError("not-found", f"Only the Patient compartment is supported, not {comp_type}.")
+    check_type(type_)
+    codes = patient_compartment().get(type_)
+    if not codes and type_ != "Patient":
+        raise FhirError("not-found", f"{type_} resources are never in a Patient compartment.")
+    return await search(ctx, type_, params, compartment=(comp_type, comp_id, tuple(codes or ())),
+                        path=f"{comp_type}/{comp_id}/{type_}")
+
+
+async def search(ctx: RequestContext, type_: str | None, params: list[tuple[str, str]], *,
+                 compartment: tuple[str, str, tuple[str, ...]] | None = None, path: str | None = None) -> Result:
     types: list[str] | None = None
     if type_ is None:
         wanted = [v for n, v in params if n == "_type"]
@@ -44,9 +59,14 @@ async def search(ctx: RequestContext, type_: str | None, params: list[tuple[str,
     else:
         check_type(type_)
     query = parse_query(ctx, type_, params)
+    if compartment is not None:
+        if type_ == "Patient":
+            query.clauses.append(_id_clause(ctx, compartment[1]))
+        else:
+            query.compartment = compartment
     size = ctx.page_default if query.count is None else query.count
     page = await ctx.store.search(query, size, types)
-    path = type_ or ""
+    path = path or type_ or ""
     base = ctx.base_url
     echo = list(query.echo)
     bundle: dict = {"resourceType": "Bundle", "type": "searchset"}
@@ -79,3 +99,9 @@ async def search(ctx: RequestContext, type_: str | None, params: list[tuple[str,
     if entries:
         bundle["entry"] = entries
     return Result(body=bundle)
+
+
+def _id_clause(ctx: RequestContext, id_: str) -> Clause:
+    param = ctx.registry.get("Patient", "_id")
+    assert param is not None
+    return Clause("_id", param, None, (TokenValue(None, id_),))

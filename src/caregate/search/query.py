@@ -113,6 +113,7 @@ class SearchQuery:
     revincludes: list[Include] = field(default_factory=list)
     sort: list[SortKey] = field(default_factory=list)
     elements: list[str] = field(default_factory=list)
+    compartment: tuple[str, str, tuple[str, ...]] | None = None  # (type, id, reference params) search.html#compartment
 
     @property
     def count_only(self) -> bool:

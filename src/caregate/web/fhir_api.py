@@ -134,6 +134,12 @@ class FhirApi:
                 return render(await patch.patch(ctx, head, id_, await _body(request, any_json=True),
                                                 headers.get("if-match")), self.base_url, ret, pretty)
             raise FhirError("not-allowed", f"{method} is not supported on [base]/{head}/[id].")
+        if n == 3 and seg[2] != "_history" and not seg[2].startswith("$"):
+            route("/fhir/{type}/{id}/{compartment-type}")
+            if method != "GET":
+                raise FhirError("not-allowed", "Compartment searches take GET.")
+            return render(await search.compartment_search(ctx, head, seg[1], seg[2], params), self.base_url, ret,
+                          pretty)
         if n == 3 and seg[2] == "_history":
             route("/fhir/{type}/{id}/_history")
             return render(await history.history(ctx, head, seg[1], params), self.base_url, ret, pretty)

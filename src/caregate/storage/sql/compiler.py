@@ -240,6 +240,11 @@ def where_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str, 
     elif types:
         parts.insert(0, "r.type IN (" + ", ".join("?" * len(types)) + ")")
         args += types
+    if query.compartment is not None:
+        ctype, cid, codes = query.compartment
+        marks = ", ".join("?" * len(codes))
+        parts.append(f"r.rid IN (SELECT rid FROM idx_ref WHERE p IN ({marks}) AND tid = ? AND ttype = ?)")
+        args += [f"{query.type}.{c}" for c in codes] + [cid, ctype]
     for clause in query.clauses:
         parts.append(clause_sql(query.type or "Resource", clause, args))
     return " AND ".join(parts), args
