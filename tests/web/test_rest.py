@@ -172,3 +172,11 @@ async def test_capability_statement_declares_what_works(client) -> None:
     assert params["identifier"] == "token"
     assert params["general-practitioner"] == "reference"
     assert params["birthdate"] == "date"
+
+
+async def test_nul_character_is_refused_on_every_engine(client) -> None:
+    r = await client.post("/fhir/Patient", json=patient(family="Sm\u0000ith"))
+    assert r.status_code == 422
+    assert "U+0000" in r.json()["issue"][0]["diagnostics"]
+    r = await client.post("/fhir/Patient", json=patient(family="back\\u0000slash"))
+    assert r.status_code == 201

@@ -196,3 +196,12 @@ async def test_patient_compartment_search(client) -> None:
     assert _ids((await client.get(f"/fhir/Patient/{ids['Jones']}/Patient")).json()) == {ids["Jones"]}
     r = await client.get(f"/fhir/Patient/{ids['Jones']}/Organization")
     assert r.status_code == 404
+
+
+async def test_escaped_separators_in_values(client) -> None:
+    pid = (await client.post("/fhir/Patient", json={"resourceType": "Patient", "identifier": [
+        {"system": "http://example.org/ids", "value": "a|b,c"}]})).json()["id"]
+    r = await client.get("/fhir/Patient", params={"identifier": "http://example.org/ids|a\\|b\\,c"})
+    assert _ids(r.json()) == {pid}
+    r = await client.get("/fhir/Patient", params={"identifier": "a\\|b\\,c"})
+    assert _ids(r.json()) == {pid}

@@ -121,12 +121,16 @@ class SearchQuery:
 
 
 def _split_commas(value: str) -> list[str]:
-    r"""Split OR values on commas not escaped with `\,` (search.html#escaping)."""
+    r"""Split OR values on commas not escaped as `\,` (search.html#escaping); other escapes stay for
+    `_split_bar` and `_unescape`, so an escaped `\|` is never taken for the system|code separator."""
     parts, buf, i = [], [], 0
     while i < len(value):
         ch = value[i]
-        if ch == "\\" and i + 1 < len(value) and value[i + 1] in ",$|\\":
-            buf.append(value[i + 1])
+        if ch == "\\" and i + 1 < len(value):
+            if value[i + 1] == ",":
+                buf.append(",")
+            else:
+                buf.append(value[i : i + 2])
             i += 2
             continue
         if ch == ",":
@@ -139,11 +143,29 @@ def _split_commas(value: str) -> list[str]:
     return parts
 
 
+def _unescape(value: str) -> str:
+    out, i = [], 0
+    while i < len(value):
+        if value[i] == "\\" and i + 1 < len(value) and value[i + 1] in "$|\\":
+            out.append(value[i + 1])
+            i += 2
+        else:
+            out.append(value[i])
+            i += 1
+    return "".join(out)
+
+
 def _split_bar(value: str) -> tuple[str | None, str]:
-    idx = value.find("|")
-    if idx < 0:
-        return None, value
-    return value[:idx], value[idx + 1 :]
+    r"""`system|code` on the first `|` not escaped as `\|`; both parts unescaped."""
+    i = 0
+    while i < len(value):
+        if value[i] == "\\":
+            i += 2
+            continue
+        if value[i] == "|":
+            return _unescape(value[:i]), _unescape(value[i + 1 :])
+        i += 1
+    return None, _unescape(value)
 
 
 def _prefix(raw: str) -> tuple[str, str]:
@@ -166,11 +188,13 @@ def _number_range(text: str, name: str) -> tuple[float, float]:
 
 def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, base_url: str) -> Value:
     kind = param.type
+    if kind != "token" and kind != "quantity":
+        raw = _unescape(raw)
     if kind == "string":
         return raw
     if kind == "token":
         if modifier == "text":
-            return raw
+            return _unescape(raw)
         system, code = _split_bar(raw)
         if system is None:
             return TokenValue(None, code)

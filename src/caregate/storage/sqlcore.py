@@ -42,6 +42,16 @@ def with_meta(resource: dict, type_: str, id_: str, version: int, last_updated: 
     return out
 
 
+def _has_nul(node: Any) -> bool:
+    if isinstance(node, str):
+        return "\x00" in node
+    if isinstance(node, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in node.items())
+    if isinstance(node, list):
+        return any(_has_nul(v) for v in node)
+    return False
+
+
 class SqlCore:
     def __init__(self, dialect: Dialect, clock: Clock) -> None:
         self.d = dialect
@@ -133,6 +143,9 @@ class SqlCore:
             version = row[1] + 1 if row else 1
             body = with_meta(w.resource, w.type, w.id, version, last_updated)
             data = orjson.dumps(body)
+            if b"\\u0000" in data and _has_nul(body):
+                raise FhirError("invalid", f"{w.type}/{w.id} contains the character U+0000, which FHIR strings do "
+                                           "not allow (https://hl7.org/fhir/R4/datatypes.html#string).")
             if row is None:
                 cur.execute(sql("INSERT INTO resources (type, id, version, lu, last_updated, deleted, t, json) "
                                 "VALUES (?, ?, ?, ?, ?, 0, ?, ?) RETURNING rid"),

@@ -1,0 +1,1 @@
+"""The `caregate` command line."""

@@ -1,0 +1,25 @@
+"""Entry point of the `caregate` command."""
+
+from __future__ import annotations
+
+import click
+
+from caregate import __version__
+from caregate.cli.load import load
+from caregate.cli.serve import serve
+from caregate.cli.synth import synth
+
+
+@click.group()
+@click.version_option(__version__, prog_name="caregate")
+def cli() -> None:
+    """caregate: an open-standards FHIR R4 health and care data platform."""
+
+
+cli.add_command(serve)
+cli.add_command(synth)
+cli.add_command(load)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,40 @@
+"""`caregate serve`: run the FHIR server."""
+
+from __future__ import annotations
+
+import click
+
+from caregate.cli.options import database_option
+from caregate.config import Settings, is_loopback
+
+
+@click.command()
+@click.option("--host", envvar="CAREGATE_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="CAREGATE_PORT", default=8080, type=int, show_default=True)
+@database_option
+@click.option("--no-auth", is_flag=True, envvar="CAREGATE_NO_AUTH",
+              help="Serve without authentication: loopback addresses only, for development.")
+@click.option("--demo", type=int, default=0, metavar="N",
+              help="Load N synthetic demo patients first when the store is empty.")
+@click.option("--access-log/--no-access-log", default=True, envvar="CAREGATE_ACCESS_LOG")
+def serve(host: str, port: int, database: str | None, no_auth: bool, demo: int, access_log: bool) -> None:
+    """Serve FHIR R4 at http://HOST:PORT/fhir."""
+    import uvicorn
+
+    from caregate.app import build
+    from caregate.web.observe import configure_logging
+
+    if not no_auth:
+        raise click.UsageError("Authentication is not available yet: run with --no-auth on a loopback address.")
+    if not is_loopback(host):
+        raise click.UsageError(f"--no-auth serves anyone who can connect: refusing to bind {host}, "
+                               "which is not a loopback address.")
+    settings = Settings.from_env(host=host, port=port, database_url=database, no_auth=no_auth)
+    configure_logging(settings.log_level)
+    if demo:
+        from caregate.cli.synth import load_demo
+
+        load_demo(settings.database_url, demo)
+    app = build(settings, access_log=access_log)
+    click.echo(f"caregate: FHIR R4 at {settings.fhir_base}", err=True)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
