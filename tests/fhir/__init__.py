@@ -1,0 +1,1 @@
+"""Tests of FHIR-level helpers that other layers build on."""
