@@ -19,7 +19,7 @@ run: $(STAMP)
 ## Install what the tests need (PostgreSQL included) and run the whole suite
 test: $(STAMP)
 	sh scripts/install-postgres.sh
-	$(BIN)/ruff check src tests tools bench
+	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
@@ -27,7 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tools bench
+	$(BIN)/ruff check .
 
 ## Regenerate src/caregate/fhir/data from the official definitions in ../shared/fhir-r4
 gendefs: $(STAMP)

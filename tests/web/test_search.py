@@ -205,3 +205,23 @@ async def test_escaped_separators_in_values(client) -> None:
     assert _ids(r.json()) == {pid}
     r = await client.get("/fhir/Patient", params={"identifier": "a\\|b\\,c"})
     assert _ids(r.json()) == {pid}
+
+
+async def test_quantity_in_commensurable_units_of_type_and_reference_identifier(client) -> None:
+    obs = {"resourceType": "Observation", "status": "final", "code": {"text": "dose"},
+           "subject": {"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"}},
+           "valueQuantity": {"value": 0.0054, "unit": "g", "system": "http://unitsofmeasure.org", "code": "g"}}
+    oid = (await client.post("/fhir/Observation", json=obs)).json()["id"]
+    get = lambda q: client.get(f"/fhir/{q}")  # noqa: E731
+    assert _ids((await get("Observation?value-quantity=5.4|http://unitsofmeasure.org|mg")).json()) == {oid}
+    assert _ids((await get("Observation?value-quantity=gt4|http://unitsofmeasure.org|mg")).json()) == {oid}
+    assert _ids((await get("Observation?value-quantity=lt5|http://unitsofmeasure.org|mg")).json()) == set()
+    assert _ids((await get("Observation?value-quantity=0.0054||g")).json()) == {oid}
+    ident = "Observation?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009"
+    assert _ids((await get(ident)).json()) == {oid}
+    pat = {"resourceType": "Patient", "identifier": [{"type": {"coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}, "system": "urn:h", "value": "77"}]}
+    pid = (await client.post("/fhir/Patient", json=pat)).json()["id"]
+    of_type = "Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|77"
+    assert _ids((await get(of_type)).json()) == {pid}
+    assert _ids((await get(of_type.replace("|MR|", "|NI|"))).json()) == set()

@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from caregate.search import ucum
 from caregate.search.dates import MAX_US, MIN_US, parse_range
 from caregate.search.fhirpath import FhirPathError, compile_typed, contained_resource, reference_parts
 from caregate.search.registry import Registry, SearchParam, default_registry
@@ -167,6 +168,12 @@ def _identifier(code: str, value: Any, rows: IndexRows) -> None:
     if system or ident:
         kind = value.get("type")
         rows.tokens.append((code, system, ident, _text(kind.get("text")) if isinstance(kind, dict) else None))
+        if isinstance(kind, dict) and ident:
+            # `identifier:of-type=type-system|type-code|value` (search.html#token)
+            for coding in kind.get("coding", ()):
+                if isinstance(coding, dict) and _text(coding.get("code")):
+                    rows.tokens.append((code + OF_TYPE, _text(coding.get("system")), f"{coding['code']}|{ident}",
+                                        None))
 
 
 def _contact_point(code: str, value: Any, rows: IndexRows) -> None:
@@ -232,13 +239,17 @@ def _reference(code: str, value: Any, rows: IndexRows, root: dict[str, Any]) -> 
         ref = value.get("reference")
         if isinstance(ref, str) and ref:
             _reference_string(code, ref, rows, root)
+        ident = value.get("identifier")
+        if isinstance(ident, dict):
+            # `subject:identifier=system|value` searches Reference.identifier (search.html#reference)
+            _identifier(code + IDENTIFIER, {"system": ident.get("system"), "value": ident.get("value")}, rows)
 
 
 def _reference_any(code: str, value: Any, rows: IndexRows, root: dict[str, Any]) -> None:
     if isinstance(value, str):
         _canonical(code, value, rows)
     elif isinstance(value, dict):
-        if "reference" in value:
+        if "reference" in value or "identifier" in value:
             _reference(code, value, rows, root)
         elif "resourceType" in value:
             _inline_resource(code, value, rows)
@@ -360,12 +371,21 @@ def _quantity_value(value: Any) -> float | None:
     return None
 
 
+CANONICAL = ":canonical"
+OF_TYPE = ":of-type"
+IDENTIFIER = ":identifier"
+
+
 def _quantity(code: str, value: Any, rows: IndexRows) -> None:
     number = _quantity_value(value)
     if number is not None:
-        rows.quantities.append(
-            (code, _text(value.get("system")), _text(value.get("code")), _text(value.get("unit")), number)
-        )
+        system, unit_code = _text(value.get("system")), _text(value.get("code"))
+        rows.quantities.append((code, system, unit_code, _text(value.get("unit")), number))
+        if system == ucum.SYSTEM and unit_code:
+            converted = ucum.canonical(unit_code)
+            if converted is not None:
+                # A second row in canonical units lets `mg` searches find values recorded in `g`.
+                rows.quantities.append((code + CANONICAL, ucum.SYSTEM, converted[0], None, number * converted[1]))
 
 
 _ISO_4217 = "urn:iso:std:iso:4217"

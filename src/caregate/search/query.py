@@ -195,6 +195,12 @@ def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, b
     if kind == "token":
         if modifier == "text":
             return _unescape(raw)
+        if modifier == "of-type":
+            type_system, rest = _split_bar(raw)
+            type_code, value = _split_bar(rest) if type_system is not None else (None, rest)
+            if type_system is None or type_code is None or not value:
+                raise incorrect(f"'{name}' takes [type system]|[type code]|[identifier value], not '{raw}'.", name)
+            return TokenValue(type_system or None, f"{type_code}|{value}")
         system, code = _split_bar(raw)
         if system is None:
             return TokenValue(None, code)
@@ -202,6 +208,9 @@ def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, b
             return TokenValue(None, code, no_system=True)
         return TokenValue(system, code or None)
     if kind == "reference":
+        if modifier == "identifier":
+            system, code = _split_bar(raw)
+            return TokenValue(system or None, code or None, no_system=system == "")
         return parse_reference(raw, modifier, base_url)
     if kind == "uri":
         return raw
@@ -364,7 +373,7 @@ def _chained(resource_type: str, name: str, raw: str, registry: Registry, base_u
 
 _MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"exact", "contains"}),
-    "token": frozenset({"text", "not"}),
+    "token": frozenset({"text", "not", "of-type"}),
     "reference": frozenset({"identifier"}),
     "uri": frozenset({"below", "above"}),
     "date": frozenset(),

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from caregate.errors import FhirError
+from caregate.search import ucum
+from caregate.search.extract import CANONICAL
 from caregate.search.query import (
     Clause,
     QuantityValue,
@@ -76,7 +78,14 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _value_sql(clause: Clause, value: object, args: list) -> str:
+def _canonical(value: QuantityValue) -> tuple[str, float] | None:
+    """Searches in UCUM units that convert are compared in canonical units (search.html#quantity)."""
+    if value.code and value.system in (None, ucum.SYSTEM):
+        return ucum.canonical(value.code) if value.system == ucum.SYSTEM else None
+    return None
+
+
+def _value_sql(clause: Clause, value: object, args: list, p: str = "") -> str:
     kind = clause.param.type
     mod = clause.modifier
     if kind == "string":
@@ -92,7 +101,7 @@ def _value_sql(clause: Clause, value: object, args: list) -> str:
             return "norm LIKE ? ESCAPE '\\'"
         args += [norm, norm + _TOP]
         return "(norm >= ? AND norm < ?)"
-    if kind == "token":
+    if kind == "token" or (kind == "reference" and mod == "identifier"):
         if mod == "text":
             args.append(f"%{_like_escape(str(value).lower())}%")
             return "LOWER(text) LIKE ? ESCAPE '\\'"
@@ -109,8 +118,6 @@ def _value_sql(clause: Clause, value: object, args: list) -> str:
         return "(" + " AND ".join(parts or ["1 = 1"]) + ")"
     if kind == "reference":
         assert isinstance(value, ReferenceValue)
-        if mod == "identifier":
-            raise FhirError("not-allowed", "The ':identifier' modifier is not supported yet.", (clause.name,))
         if value.url is not None:
             args.append(value.url)
             if value.version:
@@ -143,6 +150,14 @@ def _value_sql(clause: Clause, value: object, args: list) -> str:
         return _range_sql(value.prefix, "lo", "hi", value.low, value.high, args)
     if kind == "quantity":
         assert isinstance(value, QuantityValue)
+        converted = _canonical(value)
+        if converted is not None:
+            unit, factor = converted
+            args.append(f"{p}{CANONICAL}")
+            cond = _range_sql(value.prefix, "value", "value", value.low * factor, value.high * factor, args)
+            args.append(unit)
+            return f"(p = ? AND {cond} AND code = ?)"
+        args.append(p)
         parts = [_range_sql(value.prefix, "value", "value", value.low, value.high, args)]
         if value.system:
             parts.append("system = ?")
@@ -150,7 +165,7 @@ def _value_sql(clause: Clause, value: object, args: list) -> str:
         if value.code:
             parts.append("(code = ? OR unit = ?)")
             args += [value.code, value.code]
-        return "(" + " AND ".join(parts) + ")"
+        return "(p = ? AND " + " AND ".join(parts) + ")"
     raise FhirError("not-allowed", f"Searching on {kind} parameter '{clause.name}' is not supported yet.",
                     (clause.name,))
 
@@ -219,10 +234,20 @@ def clause_sql(resource_type: str, clause: Clause, args: list) -> str:
     table = _TABLE.get(clause.param.type)
     if table is None:
         raise FhirError("not-allowed", f"Searching on '{clause.name}' is not supported yet.", (clause.name,))
-    args.append(f"{resource_type}.{code}")
+    p = f"{resource_type}.{code}"
     if clause.missing is not None:
+        args.append(p)
         neg = "NOT " if clause.missing else ""
         return f"r.rid {neg}IN (SELECT rid FROM {table} WHERE p = ?)"
+    if clause.param.type == "quantity":
+        # each value names its own index key (canonical units or as written)
+        ors = [_value_sql(clause, v, args, p) for v in clause.values]
+        cond = ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
+        return f"r.rid IN (SELECT rid FROM {table} WHERE {cond})"
+    if clause.modifier in ("of-type", "identifier"):
+        p += f":{clause.modifier}"
+        table = "idx_token"
+    args.append(p)
     ors = [_value_sql(clause, v, args) for v in clause.values]
     cond = ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
     if clause.modifier == "not":

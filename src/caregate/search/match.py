@@ -1,0 +1,424 @@
+"""Evaluate a `SearchQuery` on one resource in memory: the answer the database would give, without it.
+
+Subscriptions (https://hl7.org/fhir/R4/subscription.html, whose `criteria` is a search URL) and
+conditional interactions need to know whether *one* resource matches a search. Rather than interpret
+FHIRPath again, the resource is indexed once with `index_resource` - the very rows the store writes - and
+every clause is evaluated on those rows with the comparisons `storage.sql.compiler` writes in SQL. The
+semantics therefore agree by construction: string prefix on the normalized form (search.html#string),
+token system|code (search.html#token), reference type/id/url (search.html#reference), date and number
+ranges with prefixes over implicit precision ranges (search.html#prefix, #date, #number), quantities
+(search.html#quantity), uri `:below`/`:above` (search.html#uri), `:missing` and `:not` (search.html#modifiers).
+
+Where the in-memory answer deliberately differs from today's SQL, it is because the SQL is wrong and this
+module follows the specification (the differences are pinned as strict xfails in tests/search/test_match.py):
+`_id:not` excludes the id (search.html#modifiers), a chain only follows a reference to a target of the
+type it names (search.html#chaining), parameters of a type-less search apply to every type (search.html#all),
+and `:text` is case-insensitive beyond ASCII (search.html#token).
+
+`_id` and `_lastUpdated` come from the resource itself (`id`, `meta.lastUpdated`), as the store answers them
+from its own columns. A query's matcher is compiled once and cached, so repeated evaluation (one
+subscription, many changes) only indexes the resource and runs closures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from caregate.errors import FhirError
+from caregate.search.dates import parse_range
+from caregate.search.extract import IndexRows, index_resource, normalize
+from caregate.search.query import Clause, QuantityValue, RangeValue, ReferenceValue, SearchQuery, TokenValue
+from caregate.search.registry import Registry
+
+__all__ = ["Indexed", "Matcher", "Referrers", "Resolve", "compile_matcher", "match"]
+
+Resolve = Callable[[str, str], dict | None]
+"""`resolve(type, id)`: the current version of a resource, or None when it does not exist or is deleted."""
+
+Referrers = Callable[[str, str, str, str], Iterable[dict]]
+"""`referrers(referring type, its reference parameter code, target type, target id)`: the current resources
+of the referring type whose parameter refers to the target (extra candidates are harmless: each is checked)."""
+
+_TOP = "\U0010ffff"  # the compiler's upper bound of a prefix range: `norm >= x AND norm < x || U+10FFFF`
+_ROWS = {
+    "string": "strings",
+    "token": "tokens",
+    "reference": "references",
+    "date": "dates",
+    "number": "numbers",
+    "quantity": "quantities",
+    "uri": "uris",
+}
+_RESOURCE_COLUMNS = frozenset({"_id", "_lastUpdated"})
+
+
+class Indexed:
+    """One resource with its index rows grouped by parameter code, built once and shared by many matchers.
+
+    Subscriptions test one changed resource against every active criteria: index it once with
+    `Indexed(resource)` and pass that to each matcher instead of the dict.
+    """
+
+    __slots__ = ("_by_kind", "id", "last_updated", "resource", "rows", "type")
+
+    def __init__(self, resource: dict[str, Any], registry: Registry | None = None) -> None:
+        self.resource = resource
+        rtype, rid = resource.get("resourceType"), resource.get("id")
+        self.type: str | None = rtype if isinstance(rtype, str) else None
+        self.id: str | None = rid if isinstance(rid, str) else None
+        self.rows: IndexRows = index_resource(resource, registry)
+        self._by_kind: dict[str, dict[str, list[tuple]]] = {}
+        self.last_updated: int | None = _last_updated(resource)
+
+    def values(self, kind: str, code: str) -> list[tuple]:
+        """Rows of one parameter of one search type, without the leading code (the table's columns)."""
+        grouped = self._by_kind.get(kind)
+        if grouped is None:
+            grouped = {}
+            for row in getattr(self.rows, _ROWS[kind]):
+                grouped.setdefault(row[0], []).append(row[1:])
+            self._by_kind[kind] = grouped
+        return grouped.get(code, [])
+
+
+def _last_updated(resource: dict[str, Any]) -> int | None:
+    """`meta.lastUpdated` as its first microsecond: the point the store keeps in its `lu` column."""
+    meta = resource.get("meta")
+    text = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        return parse_range(text)[0]
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class _Context:
+    """What one evaluation may consult beyond the resource: other resources, and a cache of their rows."""
+
+    resolve: Resolve | None
+    referrers: Referrers | None
+    registry: Registry | None
+    seen: dict[tuple[str, str], Indexed | None]
+
+    def target(self, rtype: str, rid: str) -> Indexed | None:
+        key = (rtype, rid)
+        if key not in self.seen:
+            if self.resolve is None:
+                raise ValueError("This search has a chained parameter (search.html#chaining): "
+                                 "pass resolve(type, id) to fetch referenced resources.")
+            found = self.resolve(rtype, rid)
+            self.seen[key] = Indexed(found, self.registry) if found is not None else None
+        return self.seen[key]
+
+
+Pred = Callable[[Indexed, _Context], bool]
+RowTest = Callable[[tuple], bool]
+
+
+# --------------------------------------------------------------------------------------------- values
+
+
+def _range_test(prefix: str, qlo: float, qhi: float) -> Callable[[float, float], bool]:
+    """A stored inclusive [lo, hi] against the search range [qlo, qhi] (search.html#prefix), as `_range_sql`."""
+    if prefix == "eq":
+        return lambda lo, hi: lo >= qlo and hi <= qhi
+    if prefix == "ne":
+        return lambda lo, hi: not (lo >= qlo and hi <= qhi)
+    if prefix == "gt":
+        return lambda lo, hi: hi > qhi
+    if prefix == "lt":
+        return lambda lo, hi: lo < qlo
+    if prefix == "ge":
+        return lambda lo, hi: hi > qhi or (lo >= qlo and hi <= qhi)
+    if prefix == "le":
+        return lambda lo, hi: lo < qlo or (lo >= qlo and hi <= qhi)
+    if prefix == "sa":
+        return lambda lo, hi: lo > qhi
+    if prefix == "eb":
+        return lambda lo, hi: hi < qlo
+    width = max((qhi - qlo) * 0.1, 0)  # ap: overlap with the search range widened by 10% of its size
+    upper, lower = qhi + width, qlo - width
+    return lambda lo, hi: lo <= upper and hi >= lower
+
+
+def _string_test(modifier: str | None, text: str) -> RowTest:
+    """Rows (norm, exact); search.html#string: prefix by default, `:exact` as written, `:contains` anywhere."""
+    if modifier == "exact":
+        return lambda row: row[1] == text
+    norm = normalize(text)
+    if modifier == "contains":
+        return lambda row: norm in row[0]
+    upper = norm + _TOP
+    return lambda row: norm <= row[0] < upper
+
+
+def _token_test(modifier: str | None, value: object) -> RowTest:
+    """Rows (system, code, text); search.html#token: `[system]|[code]`, `|code`, `system|`, `:text`."""
+    if modifier == "text":
+        needle = str(value).lower()
+        return lambda row: row[2] is not None and needle in row[2].lower()
+    assert isinstance(value, TokenValue)
+    code, system, no_system = value.code, value.system, value.no_system
+    return lambda row: ((code is None or row[1] == code)
+                        and (row[0] is None if no_system else system is None or row[0] == system))
+
+
+def _reference_test(clause: Clause, value: object) -> RowTest:
+    """Rows (type, id, version, url); search.html#reference: `Type/id`, `id` with `:Type`, or a URL."""
+    assert isinstance(value, ReferenceValue)
+    modifier = clause.modifier
+    if modifier == "identifier":
+        raise FhirError("not-allowed", "The ':identifier' modifier is not supported yet.", (clause.name,))
+    version = value.version or None
+    if value.url is not None:
+        url = value.url
+        return lambda row: row[3] == url and (version is None or row[2] == version)
+    rid = value.id
+    if rid is None:
+        return lambda row: False
+    rtype = value.type or (modifier if modifier and modifier[:1].isupper() else None)
+    return lambda row: (row[1] == rid and (rtype is None or row[0] == rtype)
+                        and (version is None or row[2] == version))
+
+
+def _uri_test(modifier: str | None, text: str) -> RowTest:
+    """Rows (uri,); search.html#uri: equal, `:below` (starts with), `:above` (a parent path of the value)."""
+    if modifier == "below":
+        upper = text + _TOP
+        return lambda row: text <= row[0] < upper
+    if modifier == "above":
+        parents = frozenset(text[:i] for i in range(len(text), 0, -1) if i == len(text) or text[i] == "/")
+        return lambda row: row[0] in parents
+    return lambda row: row[0] == text
+
+
+def _quantity_test(value: object) -> RowTest:
+    """Rows (system, code, unit, value); search.html#quantity: `[prefix]number|system|code`, code or unit."""
+    assert isinstance(value, QuantityValue)
+    in_range = _range_test(value.prefix, value.low, value.high)
+    system, code = value.system or None, value.code or None
+    return lambda row: (in_range(row[3], row[3]) and (system is None or row[0] == system)
+                        and (code is None or row[1] == code or row[2] == code))
+
+
+def _value_test(clause: Clause, value: object) -> RowTest:
+    """One OR-ed value of a clause as a test of one index row of the parameter's table."""
+    kind = clause.param.type
+    if kind == "string":
+        return _string_test(clause.modifier, str(value))
+    if kind == "token":
+        return _token_test(clause.modifier, value)
+    if kind == "reference":
+        return _reference_test(clause, value)
+    if kind == "uri":
+        return _uri_test(clause.modifier, str(value))
+    if kind in ("date", "number"):
+        assert isinstance(value, RangeValue)
+        test = _range_test(value.prefix, value.low, value.high)
+        return lambda row: test(row[0], row[1])
+    if kind == "quantity":
+        return _quantity_test(value)
+    raise FhirError("not-allowed", f"Searching on {kind} parameter '{clause.name}' is not supported yet.",
+                    (clause.name,))
+
+
+# --------------------------------------------------------------------------------------------- clauses
+
+
+def _resource_column_pred(clause: Clause) -> Pred:
+    """`_id` (token) and `_lastUpdated` (date) are answered from the resource itself (search.html#all)."""
+    if clause.missing is not None:
+        present = not clause.missing  # every stored resource has an id and a lastUpdated
+        return lambda item, ctx: present
+    if clause.param.code == "_id":
+        if clause.modifier == "text" or not all(isinstance(v, TokenValue) for v in clause.values):
+            raise FhirError("not-allowed", f"The modifier on '{clause.name}' is not supported.", (clause.name,))
+        ids = frozenset(v.code for v in clause.values if isinstance(v, TokenValue))
+        negate = clause.modifier == "not"
+        return lambda item, ctx: (item.id in ids) != negate
+    tests = []
+    for value in clause.values:
+        assert isinstance(value, RangeValue)
+        tests.append(_range_test(value.prefix, value.low, value.high))
+
+    def last_updated(item: Indexed, ctx: _Context) -> bool:
+        lu = item.last_updated
+        return lu is not None and any(test(lu, lu) for test in tests)
+
+    return last_updated
+
+
+def _rows_pred(clause: Clause) -> Pred:
+    """An ordinary clause: some row of the parameter passes some value (none may, with `:not`)."""
+    kind, code = clause.param.type, clause.param.code
+    if kind not in _ROWS:
+        raise FhirError("not-allowed", f"Searching on '{clause.name}' is not supported yet.", (clause.name,))
+    if clause.missing is not None:
+        missing = clause.missing
+        return lambda item, ctx: (not item.values(kind, code)) == missing
+    tests = [_value_test(clause, value) for value in clause.values]
+    if len(tests) == 1:
+        test = tests[0]
+
+        def any_row(item: Indexed, ctx: _Context) -> bool:
+            return any(test(row) for row in item.values(kind, code))
+    else:
+
+        def any_row(item: Indexed, ctx: _Context) -> bool:
+            return any(t(row) for row in item.values(kind, code) for t in tests)
+
+    if clause.modifier == "not":
+        return lambda item, ctx: not any_row(item, ctx)
+    return any_row
+
+
+def _chain_pred(clause: Clause) -> Pred:
+    """search.html#chaining: some reference of the parameter points at a resource of one of the chain's
+    types that satisfies the inner clause, evaluated on that resource as its own type."""
+    assert clause.chain is not None
+    targets, inner = clause.chain
+    code = clause.param.code
+    inner_preds = {t: _clause_pred(t, inner) for t in targets}
+
+    def chained(item: Indexed, ctx: _Context) -> bool:
+        for ttype, tid, _version, _url in item.values("reference", code):
+            pred = inner_preds.get(ttype)
+            if pred is None or tid is None:
+                continue
+            target = ctx.target(ttype, tid)
+            if target is not None and target.type == ttype and pred(target, ctx):
+                return True
+        return False
+
+    return chained
+
+
+def _has_pred(clause: Clause) -> Pred:
+    """search.html#has: some resource of the named type refers to this one through the named reference
+    parameter and satisfies the inner clause (which may itself chain or nest `_has`)."""
+    assert clause.has is not None
+    other, ref_param, inner = clause.has
+    inner_pred = _clause_pred(other, inner)
+    ref_code = ref_param.code
+
+    def reverse(item: Indexed, ctx: _Context) -> bool:
+        if ctx.referrers is None:
+            raise ValueError("This search uses _has (search.html#has), which matching one resource in memory "
+                             "cannot answer alone: pass referrers(type, param, target type, target id).")
+        if item.type is None or item.id is None:
+            return False
+        for found in ctx.referrers(other, ref_code, item.type, item.id):
+            referrer = Indexed(found, ctx.registry)
+            rows = referrer.values("reference", ref_code)
+            points_here = any(row[0] == item.type and row[1] == item.id for row in rows)
+            if referrer.type == other and points_here and inner_pred(referrer, ctx):
+                return True
+        return False
+
+    return reverse
+
+
+def _clause_pred(resource_type: str | None, clause: Clause) -> Pred:
+    """One clause (values ORed) as a predicate; `resource_type` is the type the clause applies to."""
+    if clause.chain is not None:
+        return _chain_pred(clause)
+    if clause.has is not None:
+        return _has_pred(clause)
+    if clause.param.code in _RESOURCE_COLUMNS:
+        return _resource_column_pred(clause)
+    return _rows_pred(clause)
+
+
+def _compartment_pred(compartment: tuple[str, str, tuple[str, ...]]) -> Pred:
+    """search.html#compartment: one of the compartment's reference parameters points at its owner."""
+    ctype, cid, codes = compartment
+
+    def in_compartment(item: Indexed, ctx: _Context) -> bool:
+        return any(row[0] == ctype and row[1] == cid for c in codes for row in item.values("reference", c))
+
+    return in_compartment
+
+
+def _uses(clauses: Iterable[Clause], attr: str) -> bool:
+    """Whether any clause, at any depth, is chained (`chain`) or reverse-chained (`has`)."""
+    for clause in clauses:
+        if getattr(clause, attr) is not None:
+            return True
+        nested = clause.chain[1] if clause.chain else clause.has[2] if clause.has else None
+        if nested is not None and _uses((nested,), attr):
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------------------------- matchers
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    resource_type: str | None
+    preds: tuple[Pred, ...]
+    needs_resolve: bool
+    needs_referrers: bool
+
+
+@lru_cache(maxsize=4096)
+def _compile(resource_type: str | None, clauses: tuple[Clause, ...],
+             compartment: tuple[str, str, tuple[str, ...]] | None) -> _Compiled:
+    preds = [_clause_pred(resource_type, c) for c in clauses]
+    if compartment is not None:
+        preds.insert(0, _compartment_pred(compartment))
+    return _Compiled(resource_type, tuple(preds), _uses(clauses, "chain"), _uses(clauses, "has"))
+
+
+class Matcher:
+    """A compiled query: `matcher(resource)` says whether the resource is among the query's results.
+
+    Only the filter matters (type, compartment, clauses); paging, sorting, `_include` and `_summary` do not
+    change *whether* a resource matches. The resource is taken to be a current (not deleted) version.
+    """
+
+    __slots__ = ("_compiled", "_referrers", "_registry", "_resolve")
+
+    def __init__(self, compiled: _Compiled, resolve: Resolve | None, referrers: Referrers | None,
+                 registry: Registry | None) -> None:
+        self._compiled, self._resolve, self._referrers, self._registry = compiled, resolve, referrers, registry
+
+    def __call__(self, resource: dict[str, Any] | Indexed) -> bool:
+        item = resource if isinstance(resource, Indexed) else Indexed(resource, self._registry)
+        wanted = self._compiled.resource_type
+        if wanted is not None and item.type != wanted:
+            return False
+        ctx = _Context(self._resolve, self._referrers, self._registry, {})
+        return all(pred(item, ctx) for pred in self._compiled.preds)
+
+
+def compile_matcher(query: SearchQuery, *, resolve: Resolve | None = None, referrers: Referrers | None = None,
+                    registry: Registry | None = None) -> Matcher:
+    """Compile `query` once into a reusable predicate (the compiled form is cached per query content).
+
+    Raises ValueError when the query chains (search.html#chaining) without `resolve`, or uses `_has`
+    (search.html#has) without `referrers`; FhirError for what the store cannot search either.
+    """
+    compiled = _compile(query.type, tuple(query.clauses), query.compartment)
+    if compiled.needs_resolve and resolve is None:
+        raise ValueError("This search has a chained parameter (search.html#chaining): pass resolve(type, id) "
+                         "to fetch referenced resources.")
+    if compiled.needs_referrers and referrers is None:
+        raise ValueError("This search uses _has (search.html#has), which matching one resource in memory cannot "
+                         "answer alone: pass referrers(type, param, target type, target id).")
+    return Matcher(compiled, resolve, referrers, registry)
+
+
+def match(query: SearchQuery, resource: dict[str, Any] | Indexed, *, resolve: Resolve | None = None,
+          referrers: Referrers | None = None, registry: Registry | None = None) -> bool:
+    """Whether `resource` satisfies `query` (its type, compartment and every clause), as a search would say.
+
+    `resolve(type, id)` fetches referenced resources for chained parameters; `referrers(...)` gives the
+    resources referring to this one for `_has`. Both are needed only by queries that use them.
+    """
+    return compile_matcher(query, resolve=resolve, referrers=referrers, registry=registry)(resource)
