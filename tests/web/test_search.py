@@ -225,3 +225,23 @@ async def test_quantity_in_commensurable_units_of_type_and_reference_identifier(
     of_type = "Patient?identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|77"
     assert _ids((await get(of_type)).json()) == {pid}
     assert _ids((await get(of_type.replace("|MR|", "|NI|"))).json()) == set()
+
+
+async def test_text_content_and_list(client) -> None:
+    ids = await _seed(client)
+    narrative = {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Known <b>asthmatic</b>, "
+                                               "uses a blue inhaler</div>"}
+    pid = (await client.post("/fhir/Patient", json=patient("Ellis", text=narrative))).json()["id"]
+    get = lambda q: client.get(f"/fhir/{q}")  # noqa: E731
+    assert _ids((await get("Patient?_text=asthmatic")).json()) == {pid}
+    assert _ids((await get("Patient?_text=blue inhaler")).json()) == {pid}
+    assert _ids((await get("Patient?_text=red inhaler")).json()) == set()
+    assert _ids((await get("Patient?_content=caít")).json()) == {ids["Jones"]}
+    assert _ids((await get("Patient?_content=9000000017")).json()) == {ids["Smythe"]}
+    await client.put(f"/fhir/Patient/{pid}", json={**patient("Ellis"), "id": pid})
+    assert _ids((await get("Patient?_text=asthmatic")).json()) == set(), "the old narrative left the index"
+    lst = {"resourceType": "List", "status": "current", "mode": "working",
+           "entry": [{"item": {"reference": f"Patient/{ids['Smith']}"}}, {"item": {"reference": f"Patient/{pid}"}}]}
+    lid = (await client.post("/fhir/List", json=lst)).json()["id"]
+    assert _ids((await get(f"Patient?_list={lid}")).json()) == {ids["Smith"], pid}
+    assert _ids((await get(f"Patient?_list={lid}&family=ellis")).json()) == {pid}

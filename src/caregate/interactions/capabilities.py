@@ -21,7 +21,7 @@ def capability_statement(registry: Registry, base_url: str, date: str) -> dict:
         params = [
             {"name": code, "definition": p.url, "type": p.type}
             for code, p in sorted(registry.for_type(rtype).items())
-            if p.type in SEARCHABLE_TYPES and (p.expression or code in ("_id", "_lastUpdated"))
+            if p.type in SEARCHABLE_TYPES and (p.expression or code in ("_id", "_lastUpdated", "_text", "_content"))
         ]
         resources.append({
             "type": rtype,

@@ -274,6 +274,11 @@ def parse(
         if code == "_type" and resource_type is None:
             query.echo.append((name, raw))
             continue
+        if code == "_list":
+            ids = tuple(_unescape(v) for v in _split_commas(raw) if v)
+            query.clauses.append(Clause(name, LIST, None, ids))
+            query.echo.append((name, raw))
+            continue
         if code == "_has" or "." in name:
             clause = _chained(resource_type or "Resource", name, raw, registry, base_url, strict)
             if clause is None:
@@ -306,6 +311,7 @@ def parse(
     return query
 
 
+LIST = SearchParam("_list", "special", "http://hl7.org/fhir/R4/search.html#list", ("Resource",), None)
 _HAS = SearchParam("_has", "special", "http://hl7.org/fhir/R4/search.html#has", ("Resource",), None)
 
 

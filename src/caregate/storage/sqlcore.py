@@ -14,7 +14,8 @@ import orjson
 
 from caregate.clock import Clock, instant
 from caregate.errors import FhirError
-from caregate.search.extract import index_resource
+from caregate.search.extract import index_resource, normalize
+from caregate.search.fulltext import content_text, narrative_text
 from caregate.search.query import SearchQuery
 from caregate.storage import cursor as cursors
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
@@ -63,6 +64,8 @@ class SqlCore:
             for t, c in INDEX_COLUMNS.items()
         }
         self._delete_index = {t: self._sql(f"DELETE FROM {t} WHERE rid = ?") for t in INDEX_TABLES}
+        self._fts_insert = self._sql(dialect.fts_insert)
+        self._fts_delete = self._sql(dialect.fts_delete)
         lock = " FOR UPDATE" if dialect.name == "postgresql" else ""
         self._q_current = self._sql(f"SELECT rid, version, deleted FROM resources WHERE type = ? AND id = ?{lock}")
         self._json_in: Callable[[bytes], Any] = (lambda b: b.decode()) if dialect.name == "postgresql" \
@@ -83,10 +86,31 @@ class SqlCore:
         row = cur.fetchone()
         if row is None:
             cur.execute(self._sql("INSERT INTO schema_version (version) VALUES (?)"), (SCHEMA_VERSION,))
+        elif row[0] < SCHEMA_VERSION:
+            self._backfill_text(cur)
+            cur.execute(self._sql("UPDATE schema_version SET version = ?"), (SCHEMA_VERSION,))
         elif row[0] > SCHEMA_VERSION:
             raise FhirError("fault", f"The database schema ({row[0]}) is newer than this caregate "
                                      f"({SCHEMA_VERSION}); upgrade caregate.")
         conn.commit()
+
+    def _backfill_text(self, cur: Any) -> None:
+        """Migration 1 -> 2: full-text rows for resources stored before the text index existed."""
+        cur.execute(f"SELECT rid, {self.d.json_select.replace('r.', '')} FROM resources WHERE deleted = 0")
+        for rid, data in cur.fetchall():
+            self._insert_text(cur, rid, orjson.loads(self._bytes(data)))
+
+    def _insert_text(self, cur: Any, rid: int, body: dict, batch: list[tuple] | None = None) -> None:
+        rows = []
+        narrative, content = narrative_text(body), content_text(body)
+        if narrative:
+            rows.append((rid, 0, normalize(narrative)))
+        if content:
+            rows.append((rid, 1, normalize(content)))
+        if batch is not None:
+            batch += rows
+        elif rows:
+            cur.executemany(self._fts_insert, rows)
 
     # -- reads -------------------------------------------------------------------------------------
     @staticmethod
@@ -122,6 +146,7 @@ class SqlCore:
         out: list[Stored] = []
         index_batches: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
         history: list[tuple] = []
+        text_rows: list[tuple] = []
         for w in writes:
             row = cur.execute(self._q_current, (w.type, w.id)).fetchone()
             self._check_preconditions(w, row)
@@ -135,6 +160,7 @@ class SqlCore:
                             (version, lu, last_updated, t, self._json_in(b"{}"), rid))
                 for table in INDEX_TABLES:
                     cur.execute(self._delete_index[table], (rid,))
+                cur.execute(self._fts_delete, (rid, rid))
                 history.append((rid, version, w.type, w.id, lu, last_updated, 1, "delete", t,
                                 self._json_in(b"{}")))
                 out.append(Stored(w.type, w.id, version, last_updated, True, b"", t, "delete"))
@@ -158,6 +184,8 @@ class SqlCore:
                             (version, lu, last_updated, t, self._json_in(data), rid))
                 for table in INDEX_TABLES:
                     cur.execute(self._delete_index[table], (rid,))
+                cur.execute(self._fts_delete, (rid, rid))
+            self._insert_text(cur, rid, body, text_rows)
             method = "create" if row is None or row[2] else "update"
             history.append((rid, version, w.type, w.id, lu, last_updated, 0, method, t, self._json_in(data)))
             rows = index_resource(body)
@@ -172,6 +200,8 @@ class SqlCore:
         for table, batch in index_batches.items():
             if batch:
                 cur.executemany(self._insert_index[table], batch)
+        if text_rows:
+            cur.executemany(self._fts_insert, text_rows)
         return out
 
     @staticmethod

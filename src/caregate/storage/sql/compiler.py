@@ -21,6 +21,7 @@ from caregate.search.query import (
     SearchQuery,
     TokenValue,
 )
+from caregate.storage.sql.dialect import FTS_MARKER
 
 _TABLE = {
     "string": "idx_string",
@@ -221,7 +222,36 @@ def _has_sql(resource_type: str, clause: Clause, args: list) -> str:
             f"(SELECT r.rid FROM resources r WHERE r.type = ? AND r.deleted = 0 AND {cond}))")
 
 
+def _fulltext_sql(clause: Clause, args: list) -> str:
+    """`_text` / `_content` (search.html#content): every word must occur (accents and case ignored)."""
+    from caregate.search.extract import normalize
+
+    kinds = "k = 0" if clause.param.code == "_text" else "k IN (0, 1)"
+    ors = []
+    for value in clause.values:
+        words = [w for w in normalize(str(value)).replace('"', " ").split() if w]
+        if not words:
+            continue
+        args.append(" ".join(f'"{w}"' for w in words))
+        ors.append(f"r.rid IN (SELECT rid FROM idx_text WHERE {FTS_MARKER} AND {kinds})")
+    if not ors:
+        return "1 = 1"
+    return ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
+
+
+def _list_sql(clause: Clause, args: list) -> str:
+    """`_list=id` (search.html#list): the resources a List's entries refer to."""
+    marks = ", ".join("?" * len(clause.values))
+    args += list(clause.values)
+    return ("EXISTS (SELECT 1 FROM idx_ref x JOIN resources l ON l.rid = x.rid WHERE l.type = 'List' "
+            f"AND l.id IN ({marks}) AND l.deleted = 0 AND x.p = 'List.item' AND x.ttype = r.type AND x.tid = r.id)")
+
+
 def clause_sql(resource_type: str, clause: Clause, args: list) -> str:
+    if clause.param.code == "_list":
+        return _list_sql(clause, args)
+    if clause.param.code in ("_text", "_content"):
+        return _fulltext_sql(clause, args)
     if clause.chain is not None:
         return _chain_sql(resource_type, clause, args)
     if clause.has is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from caregate.storage.sql.dialect import Dialect
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 INDEX_TABLES = ("idx_string", "idx_token", "idx_ref", "idx_date", "idx_number", "idx_quantity", "idx_uri")
 
@@ -79,6 +79,19 @@ def ddl(d: Dialect) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS idx_uri (rid BIGINT NOT NULL, p {txt} NOT NULL, uri {txt} NOT NULL)",
         "CREATE INDEX IF NOT EXISTS idx_uri_p ON idx_uri (p, uri)",
         "CREATE INDEX IF NOT EXISTS idx_uri_rid ON idx_uri (rid)",
+        *_fulltext(d),
+    ]
+
+
+def _fulltext(d: Dialect) -> list[str]:
+    """Version 2: full-text rows for `_text` (k=0) and `_content` (k=1) (search.html#content)."""
+    if d.name == "sqlite":
+        return ["CREATE VIRTUAL TABLE IF NOT EXISTS idx_text USING fts5(rid UNINDEXED, k UNINDEXED, body, "
+                "tokenize = 'unicode61 remove_diacritics 2', detail = none)"]
+    return [
+        "CREATE TABLE IF NOT EXISTS idx_text (rid BIGINT NOT NULL, k SMALLINT NOT NULL, body TSVECTOR NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS idx_text_body ON idx_text USING GIN (body)",
+        "CREATE INDEX IF NOT EXISTS idx_text_rid ON idx_text (rid)",
     ]
 
 
