@@ -115,3 +115,32 @@ async def test_index_rows_follow_the_current_version(database_url: str) -> None:
         assert [s.id for s in new.items] == ["x"]
     finally:
         await store.close()
+
+
+async def test_migration_backfills_the_text_index(database_url: str) -> None:
+    """A database made before full-text search (schema 1) gets its text index filled on first open."""
+    from caregate.search.query import parse
+    from caregate.search.registry import default_registry
+
+    store = open_store(database_url)
+    body = {"resourceType": "Patient", "name": [{"family": "Backfill"}]}
+    await store.transact([Write("update", "Patient", "old", body)])
+    await store.close()
+    if database_url.startswith("sqlite:///"):
+        import sqlite3
+
+        conn = sqlite3.connect(database_url[len("sqlite:///"):])
+        conn.executescript("DROP TABLE idx_text; UPDATE schema_version SET version = 1;")
+        conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE idx_text")
+            conn.execute("UPDATE schema_version SET version = 1")
+    store = open_store(database_url)
+    try:
+        page = await store.search(parse("Patient", [("_content", "backfill")], default_registry()))
+        assert [s.id for s in page.items] == ["old"]
+    finally:
+        await store.close()
