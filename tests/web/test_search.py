@@ -245,3 +245,23 @@ async def test_text_content_and_list(client) -> None:
     lid = (await client.post("/fhir/List", json=lst)).json()["id"]
     assert _ids((await get(f"Patient?_list={lid}")).json()) == {ids["Smith"], pid}
     assert _ids((await get(f"Patient?_list={lid}&family=ellis")).json()) == {pid}
+
+
+async def test_paging_links_expire_cleanly(client) -> None:
+    import base64
+
+    import orjson
+
+    for i in range(3):
+        await client.post("/fhir/Patient", json=patient(f"Exp{i}"))
+    bundle = (await client.get("/fhir/Patient?_count=1")).json()
+    nxt = next(link["url"] for link in bundle["link"] if link["relation"] == "next")
+    token = nxt.split("_cursor=")[1]
+    data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    data["x"] = 1  # long past
+    stale = base64.urlsafe_b64encode(orjson.dumps(data)).rstrip(b"=").decode()
+    r = await client.get(f"/fhir/Patient?_count=1&_cursor={stale}")
+    assert r.status_code == 410
+    assert "expired" in r.json()["issue"][0]["diagnostics"]
+    r = await client.get("/fhir/Patient?_count=1&_cursor=not-a-cursor")
+    assert r.status_code == 400

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from caregate import __version__
+from caregate.cli.explain import explain
 from caregate.cli.load import load
 from caregate.cli.serve import serve
 from caregate.cli.synth import synth
@@ -19,6 +20,7 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(synth)
 cli.add_command(load)
+cli.add_command(explain)
 
 
 def main() -> None:

@@ -283,15 +283,15 @@ def _chain_pred(clause: Clause) -> Pred:
     assert clause.chain is not None
     targets, inner = clause.chain
     code = clause.param.code
-    inner_preds = {t: _clause_pred(t, inner) for t in targets}
+    inner_pred = _clause_pred(inner)
+    wanted = frozenset(targets)
 
     def chained(item: Indexed, ctx: _Context) -> bool:
         for ttype, tid, _version, _url in item.values("reference", code):
-            pred = inner_preds.get(ttype)
-            if pred is None or tid is None:
+            if ttype not in wanted or tid is None:
                 continue
             target = ctx.target(ttype, tid)
-            if target is not None and target.type == ttype and pred(target, ctx):
+            if target is not None and target.type == ttype and inner_pred(target, ctx):
                 return True
         return False
 
@@ -303,7 +303,7 @@ def _has_pred(clause: Clause) -> Pred:
     parameter and satisfies the inner clause (which may itself chain or nest `_has`)."""
     assert clause.has is not None
     other, ref_param, inner = clause.has
-    inner_pred = _clause_pred(other, inner)
+    inner_pred = _clause_pred(inner)
     ref_code = ref_param.code
 
     def reverse(item: Indexed, ctx: _Context) -> bool:
@@ -323,8 +323,8 @@ def _has_pred(clause: Clause) -> Pred:
     return reverse
 
 
-def _clause_pred(resource_type: str | None, clause: Clause) -> Pred:
-    """One clause (values ORed) as a predicate; `resource_type` is the type the clause applies to."""
+def _clause_pred(clause: Clause) -> Pred:
+    """One clause (values ORed) as a predicate on a resource's rows, which are already those of its type."""
     if clause.chain is not None:
         return _chain_pred(clause)
     if clause.has is not None:
@@ -369,7 +369,7 @@ class _Compiled:
 @lru_cache(maxsize=4096)
 def _compile(resource_type: str | None, clauses: tuple[Clause, ...],
              compartment: tuple[str, str, tuple[str, ...]] | None) -> _Compiled:
-    preds = [_clause_pred(resource_type, c) for c in clauses]
+    preds = [_clause_pred(c) for c in clauses]
     if compartment is not None:
         preds.insert(0, _compartment_pred(compartment))
     return _Compiled(resource_type, tuple(preds), _uses(clauses, "chain"), _uses(clauses, "has"))

@@ -224,19 +224,19 @@ class SqlCore:
         total: int | None = None
         offset = 0
         if query.cursor:
-            pos = cursors.decode(query.cursor)
+            pos = cursors.decode(query.cursor, self._now_s())
             after, before, total, offset = pos.get("a"), pos.get("b"), pos.get("n"), pos.get("o", 0)
             if not isinstance(after or before or 0, int) or not isinstance(offset, int) or offset < 0:
                 raise FhirError("incorrect", "The paging link is not valid; start the search again.")
         want_total = query.total != "none" and total is None and not query.cursor
         if query.sort:
             return self._sorted(conn, query, page_size, types, offset, total, want_total)
-        c = compile_page(query, limit=page_size + 1, after=after, before=before, with_total=want_total,
+        c = compile_page(query, limit=page_size + 1, after=after, before=before,
                          types=types, json_col=self.d.json_select)
         rows = conn.execute(self._sql(c.sql), c.args).fetchall()
-        if want_total:
-            total = rows[0][6] if rows else 0
         more = len(rows) > page_size
+        if want_total:
+            total = self._total(conn, query, types, rows, more)
         rows = rows[:page_size]
         if before is not None:
             rows.reverse()
@@ -248,27 +248,35 @@ class SqlCore:
             has_next = more if before is None else True
             has_prev = (after is not None) or (before is not None and more)
             if has_next:
-                page.next_cursor = cursors.encode({"a": last, "n": total})
+                page.next_cursor = self._cursor({"a": last, "n": total})
             if has_prev:
-                page.prev_cursor = cursors.encode({"b": first, "n": total})
+                page.prev_cursor = self._cursor({"b": first, "n": total})
         return page
 
     def _sorted(self, conn: Conn, query: SearchQuery, page_size: int, types: list[str] | None, offset: int,
                 total: int | None, want_total: bool) -> Page:
-        c = compile_sorted_page(query, limit=page_size + 1, offset=offset, with_total=want_total, types=types,
+        c = compile_sorted_page(query, limit=page_size + 1, offset=offset, types=types,
                                 json_col=self.d.json_select)
         rows = conn.execute(self._sql(c.sql), c.args).fetchall()
-        if want_total:
-            total = rows[0][6] if rows else 0
         more = len(rows) > page_size
+        if want_total:
+            total = self._total(conn, query, types, rows, more)
         rows = rows[:page_size]
         page = Page([Stored(r[1], r[2], r[3], r[4], False, self._bytes(r[5]), rid=r[0]) for r in rows], total=total)
         self._include(conn, query, page)
         if more:
-            page.next_cursor = cursors.encode({"o": offset + page_size, "n": total})
+            page.next_cursor = self._cursor({"o": offset + page_size, "n": total})
         if offset > 0:
-            page.prev_cursor = cursors.encode({"o": max(0, offset - page_size), "n": total})
+            page.prev_cursor = self._cursor({"o": max(0, offset - page_size), "n": total})
         return page
+
+    def _total(self, conn: Conn, query: SearchQuery, types: list[str] | None, rows: list, more: bool) -> int:
+        """Bundle.total for a first page: free when the page holds every match, else one COUNT over the
+        index alone (never over the stored JSON)."""
+        if not more:
+            return len(rows)
+        c = compile_count(query, types)
+        return conn.execute(self._sql(c.sql), c.args).fetchone()[0]
 
     INCLUDE_CAP = 1000
     INCLUDE_LEVELS = 4
@@ -305,6 +313,12 @@ class SqlCore:
                 return
             frontier = fresh
 
+    def _now_s(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    def _cursor(self, position: dict) -> str:
+        return cursors.encode(position, self._now_s())
+
     # -- history -----------------------------------------------------------------------------------
     def history(self, conn: Conn, q: HistoryQuery) -> Page:
         """Newest first, per https://hl7.org/fhir/R4/http.html#history; keyset-paged on (t, rid)."""
@@ -319,7 +333,7 @@ class SqlCore:
             where.append("r.lu >= ?")
             args.append(q.since_us)
         if q.cursor:
-            pos = cursors.decode(q.cursor)
+            pos = cursors.decode(q.cursor, self._now_s())
             t, rid = pos.get("t"), pos.get("r")
             if not isinstance(t, int) or not isinstance(rid, int):
                 raise FhirError("incorrect", "The paging link is not valid; start again.")
@@ -335,7 +349,7 @@ class SqlCore:
                  for r in rows]
         page = Page(items)
         if more and rows:
-            page.next_cursor = cursors.encode({"t": rows[-1][6], "r": rows[-1][8]})
+            page.next_cursor = self._cursor({"t": rows[-1][6], "r": rows[-1][8]})
         return page
 
     def changes(self, conn: Conn, after_t: int, limit: int) -> list[Change]:

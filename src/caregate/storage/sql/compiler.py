@@ -334,14 +334,13 @@ def _sort_sql(query: SearchQuery, args: list) -> str:
     return ", ".join(keys)
 
 
-def compile_sorted_page(query: SearchQuery, *, limit: int, offset: int, with_total: bool,
-                        types: list[str] | None = None, json_col: str = "r.json") -> Compiled:
+def compile_sorted_page(query: SearchQuery, *, limit: int, offset: int, types: list[str] | None = None,
+                        json_col: str = "r.json") -> Compiled:
     """A `_sort`ed page: ordered by the sort keys then the surrogate key, positioned by offset."""
     where, args = where_sql(query, types)
-    total = ", COUNT(*) OVER ()" if with_total else ""
     sort_args: list = []
     order = _sort_sql(query, sort_args)
-    sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col}{total} FROM resources r "
+    sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col} FROM resources r "
            f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?")
     return Compiled(sql, (*args, *sort_args, limit, offset))
 
@@ -391,12 +390,11 @@ def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list
 
 
 def compile_page(
-    query: SearchQuery, *, limit: int, after: int | None, before: int | None, with_total: bool,
+    query: SearchQuery, *, limit: int, after: int | None, before: int | None,
     types: list[str] | None = None, json_col: str = "r.json",
 ) -> Compiled:
     """One query for one page: keyset pagination on the surrogate key keeps pages stable under writes."""
     where, args = where_sql(query, types)
-    total = ", COUNT(*) OVER ()" if with_total else ""
     order = "ASC"
     if after is not None:
         where += " AND r.rid > ?"
@@ -405,7 +403,7 @@ def compile_page(
         where += " AND r.rid < ?"
         args.append(before)
         order = "DESC"
-    sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col}{total} FROM resources r "
+    sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col} FROM resources r "
            f"WHERE {where} ORDER BY r.rid {order} LIMIT ?")
     args.append(limit)
     return Compiled(sql, tuple(args))
