@@ -144,3 +144,20 @@ async def test_migration_backfills_the_text_index(database_url: str) -> None:
         assert [s.id for s in page.items] == ["old"]
     finally:
         await store.close()
+
+
+async def test_one_resource_written_twice_in_a_transaction_keeps_only_its_last_index_rows(database_url: str) -> None:
+    from caregate.search.query import parse
+    from caregate.search.registry import default_registry
+
+    store = open_store(database_url)
+    reg = default_registry()
+    try:
+        await store.transact([Write("update", "Patient", "twice", pat(1)), Write("update", "Patient", "twice", pat(2))])
+        first = await store.search(parse("Patient", [("family", "fam1")], reg))
+        second = await store.search(parse("Patient", [("family", "fam2")], reg))
+        assert ([s.id for s in first.items], [s.id for s in second.items]) == ([], ["twice"])
+        current = await store.read("Patient", "twice")
+        assert current is not None and current.version == 2
+    finally:
+        await store.close()

@@ -7,7 +7,14 @@ every clause is evaluated on those rows with the comparisons `storage.sql.compil
 semantics therefore agree by construction: string prefix on the normalized form (search.html#string),
 token system|code (search.html#token), reference type/id/url (search.html#reference), date and number
 ranges with prefixes over implicit precision ranges (search.html#prefix, #date, #number), quantities
-(search.html#quantity), uri `:below`/`:above` (search.html#uri), `:missing` and `:not` (search.html#modifiers).
+(search.html#quantity, in canonical UCUM units when the search names a convertible unit), uri `:below`/`:above`
+(search.html#uri), `:missing`, `:not`, `:of-type` and reference `:identifier` (search.html#modifiers), and
+`_list` (search.html#list) through the List itself.
+
+`_text` and `_content` (search.html#content) are the one approximation: both engines run their own
+full-text tokenizers (SQLite FTS5, PostgreSQL tsvector), which already differ on punctuated tokens such as
+`4.7`; here every word (letters and digits) of the search must be a word of the same normalized text the
+store indexes (`caregate.search.fulltext`), which agrees with both on plain words.
 
 Where the in-memory answer deliberately differs from today's SQL, it is because the SQL is wrong and this
 module follows the specification (the differences are pinned as strict xfails in tests/search/test_match.py):
@@ -22,14 +29,17 @@ subscription, many changes) only indexes the resource and runs closures.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from caregate.errors import FhirError
+from caregate.search import ucum
 from caregate.search.dates import parse_range
-from caregate.search.extract import IndexRows, index_resource, normalize
+from caregate.search.extract import CANONICAL, IndexRows, index_resource, normalize
+from caregate.search.fulltext import content_text, narrative_text
 from caregate.search.query import Clause, QuantityValue, RangeValue, ReferenceValue, SearchQuery, TokenValue
 from caregate.search.registry import Registry
 
@@ -53,6 +63,11 @@ _ROWS = {
     "uri": "uris",
 }
 _RESOURCE_COLUMNS = frozenset({"_id", "_lastUpdated"})
+_FULLTEXT = frozenset({"_text", "_content"})
+_TOKEN_MODIFIERS = frozenset({"of-type", "identifier"})  # rows kept under `code:modifier` in the token table
+_WORD = re.compile(r"[^\W_]+")
+_NEEDS_RESOLVE = ("This search has a chained parameter (search.html#chaining) or _list (search.html#list): "
+                  "pass resolve(type, id) to fetch the resources it names.")
 
 
 class Indexed:
@@ -62,7 +77,7 @@ class Indexed:
     `Indexed(resource)` and pass that to each matcher instead of the dict.
     """
 
-    __slots__ = ("_by_kind", "id", "last_updated", "resource", "rows", "type")
+    __slots__ = ("_by_kind", "_words", "id", "last_updated", "resource", "rows", "type")
 
     def __init__(self, resource: dict[str, Any], registry: Registry | None = None) -> None:
         self.resource = resource
@@ -72,6 +87,7 @@ class Indexed:
         self.rows: IndexRows = index_resource(resource, registry)
         self._by_kind: dict[str, dict[str, list[tuple]]] = {}
         self.last_updated: int | None = _last_updated(resource)
+        self._words: dict[str, frozenset[str]] = {}
 
     def values(self, kind: str, code: str) -> list[tuple]:
         """Rows of one parameter of one search type, without the leading code (the table's columns)."""
@@ -82,6 +98,16 @@ class Indexed:
                 grouped.setdefault(row[0], []).append(row[1:])
             self._by_kind[kind] = grouped
         return grouped.get(code, [])
+
+    def words(self, code: str) -> frozenset[str]:
+        """Full-text words: the narrative for `_text`, narrative and content for `_content`."""
+        found = self._words.get(code)
+        if found is None:
+            text = narrative_text(self.resource)
+            if code == "_content":
+                text += " " + content_text(self.resource)
+            found = self._words[code] = frozenset(_WORD.findall(normalize(text)))
+        return found
 
 
 def _last_updated(resource: dict[str, Any]) -> int | None:
@@ -109,8 +135,7 @@ class _Context:
         key = (rtype, rid)
         if key not in self.seen:
             if self.resolve is None:
-                raise ValueError("This search has a chained parameter (search.html#chaining): "
-                                 "pass resolve(type, id) to fetch referenced resources.")
+                raise ValueError(_NEEDS_RESOLVE)
             found = self.resolve(rtype, rid)
             self.seen[key] = Indexed(found, self.registry) if found is not None else None
         return self.seen[key]
@@ -172,8 +197,6 @@ def _reference_test(clause: Clause, value: object) -> RowTest:
     """Rows (type, id, version, url); search.html#reference: `Type/id`, `id` with `:Type`, or a URL."""
     assert isinstance(value, ReferenceValue)
     modifier = clause.modifier
-    if modifier == "identifier":
-        raise FhirError("not-allowed", "The ':identifier' modifier is not supported yet.", (clause.name,))
     version = value.version or None
     if value.url is not None:
         url = value.url
@@ -197,17 +220,37 @@ def _uri_test(modifier: str | None, text: str) -> RowTest:
     return lambda row: row[0] == text
 
 
-def _quantity_test(value: object) -> RowTest:
-    """Rows (system, code, unit, value); search.html#quantity: `[prefix]number|system|code`, code or unit."""
-    assert isinstance(value, QuantityValue)
+def _quantity_test(value: QuantityValue) -> tuple[bool, RowTest]:
+    """Rows (system, code, unit, value); search.html#quantity: `[prefix]number|system|code`, code or unit.
+
+    A UCUM unit that converts is compared in canonical units against the canonical rows (first of the pair:
+    True), so `mg` finds values recorded in `g`; other units are compared as written.
+    """
+    converted = ucum.canonical(value.code) if value.code and value.system == ucum.SYSTEM else None
+    if converted is not None:
+        unit, factor = converted
+        scaled = _range_test(value.prefix, value.low * factor, value.high * factor)
+        return True, lambda row: scaled(row[3], row[3]) and row[1] == unit
     in_range = _range_test(value.prefix, value.low, value.high)
     system, code = value.system or None, value.code or None
-    return lambda row: (in_range(row[3], row[3]) and (system is None or row[0] == system)
-                        and (code is None or row[1] == code or row[2] == code))
+    return False, lambda row: (in_range(row[3], row[3]) and (system is None or row[0] == system)
+                               and (code is None or row[1] == code or row[2] == code))
 
 
-def _value_test(clause: Clause, value: object) -> RowTest:
-    """One OR-ed value of a clause as a test of one index row of the parameter's table."""
+def _value_test(clause: Clause, value: object) -> tuple[str, str, RowTest]:
+    """One OR-ed value of a clause: which rows it reads (search type, index code) and its test of one row."""
+    kind, code, modifier = clause.param.type, clause.param.code, clause.modifier
+    if modifier in _TOKEN_MODIFIERS and kind in ("token", "reference"):
+        return "token", f"{code}:{modifier}", _token_test(modifier, value)
+    if kind == "quantity":
+        assert isinstance(value, QuantityValue)
+        canonical, test = _quantity_test(value)
+        return kind, code + CANONICAL if canonical else code, test
+    return kind, code, _row_test(clause, value)
+
+
+def _row_test(clause: Clause, value: object) -> RowTest:
+    """The test of one row of the parameter's own table, by search parameter type."""
     kind = clause.param.type
     if kind == "string":
         return _string_test(clause.modifier, str(value))
@@ -221,8 +264,6 @@ def _value_test(clause: Clause, value: object) -> RowTest:
         assert isinstance(value, RangeValue)
         test = _range_test(value.prefix, value.low, value.high)
         return lambda row: test(row[0], row[1])
-    if kind == "quantity":
-        return _quantity_test(value)
     raise FhirError("not-allowed", f"Searching on {kind} parameter '{clause.name}' is not supported yet.",
                     (clause.name,))
 
@@ -262,15 +303,16 @@ def _rows_pred(clause: Clause) -> Pred:
         missing = clause.missing
         return lambda item, ctx: (not item.values(kind, code)) == missing
     tests = [_value_test(clause, value) for value in clause.values]
-    if len(tests) == 1:
-        test = tests[0]
+    if len({(k, c) for k, c, _ in tests}) == 1:  # the usual case: every value reads the same rows
+        row_kind, row_code = tests[0][0], tests[0][1]
+        same = [t for _, _, t in tests]
 
         def any_row(item: Indexed, ctx: _Context) -> bool:
-            return any(test(row) for row in item.values(kind, code))
+            return any(t(row) for row in item.values(row_kind, row_code) for t in same)
     else:
 
         def any_row(item: Indexed, ctx: _Context) -> bool:
-            return any(t(row) for row in item.values(kind, code) for t in tests)
+            return any(t(row) for k, c, t in tests for row in item.values(k, c))
 
     if clause.modifier == "not":
         return lambda item, ctx: not any_row(item, ctx)
@@ -323,8 +365,36 @@ def _has_pred(clause: Clause) -> Pred:
     return reverse
 
 
+def _list_pred(clause: Clause) -> Pred:
+    """search.html#list: the resource is an item of one of the named Lists (fetched with `resolve`)."""
+    list_ids = tuple(str(v) for v in clause.values)
+
+    def listed(item: Indexed, ctx: _Context) -> bool:
+        for list_id in list_ids:
+            found = ctx.target("List", list_id)
+            if found is not None and found.type == "List" and any(
+                    row[0] == item.type and row[1] == item.id for row in found.values("reference", "item")):
+                return True
+        return False
+
+    return listed
+
+
+def _fulltext_pred(clause: Clause) -> Pred:
+    """search.html#content: every word of some value occurs (case and accents ignored); no words: no filter."""
+    code = clause.param.code
+    wanted = [frozenset(ws) for v in clause.values if (ws := _WORD.findall(normalize(str(v).replace('"', " "))))]
+    if not wanted:
+        return lambda item, ctx: True
+    return lambda item, ctx: any(words <= item.words(code) for words in wanted)
+
+
 def _clause_pred(clause: Clause) -> Pred:
     """One clause (values ORed) as a predicate on a resource's rows, which are already those of its type."""
+    if clause.param.code == "_list":
+        return _list_pred(clause)
+    if clause.param.code in _FULLTEXT:
+        return _fulltext_pred(clause)
     if clause.chain is not None:
         return _chain_pred(clause)
     if clause.has is not None:
@@ -345,9 +415,10 @@ def _compartment_pred(compartment: tuple[str, str, tuple[str, ...]]) -> Pred:
 
 
 def _uses(clauses: Iterable[Clause], attr: str) -> bool:
-    """Whether any clause, at any depth, is chained (`chain`) or reverse-chained (`has`)."""
+    """Whether any clause, at any depth, needs other resources: `chain` (chaining and `_list` fetch them
+    by id) or `has` (reverse chaining needs the resources referring to this one)."""
     for clause in clauses:
-        if getattr(clause, attr) is not None:
+        if getattr(clause, attr) is not None or (attr == "chain" and clause.param.code == "_list"):
             return True
         nested = clause.chain[1] if clause.chain else clause.has[2] if clause.has else None
         if nested is not None and _uses((nested,), attr):
@@ -406,8 +477,7 @@ def compile_matcher(query: SearchQuery, *, resolve: Resolve | None = None, refer
     """
     compiled = _compile(query.type, tuple(query.clauses), query.compartment)
     if compiled.needs_resolve and resolve is None:
-        raise ValueError("This search has a chained parameter (search.html#chaining): pass resolve(type, id) "
-                         "to fetch referenced resources.")
+        raise ValueError(_NEEDS_RESOLVE)
     if compiled.needs_referrers and referrers is None:
         raise ValueError("This search uses _has (search.html#has), which matching one resource in memory cannot "
                          "answer alone: pass referrers(type, param, target type, target id).")

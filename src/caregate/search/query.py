@@ -276,6 +276,9 @@ def parse(
             continue
         if code == "_list":
             ids = tuple(_unescape(v) for v in _split_commas(raw) if v)
+            if not ids:
+                query.ignored.append(name)
+                continue
             query.clauses.append(Clause(name, LIST, None, ids))
             query.echo.append((name, raw))
             continue
@@ -305,7 +308,10 @@ def parse(
         if raw == "":
             query.ignored.append(name)
             continue
-        values = tuple(parse_value(param, name, modifier, v, base_url) for v in _split_commas(raw))
+        values = tuple(parse_value(param, name, modifier, v, base_url) for v in _split_commas(raw) if v)
+        if not values:
+            query.ignored.append(name)
+            continue
         query.clauses.append(Clause(name, param, modifier, values))
         query.echo.append((name, raw))
     return query
@@ -330,7 +336,9 @@ def _simple(resource_type: str, name: str, raw: str, registry: Registry, base_ur
             raise incorrect(f"Parameter '{name}' takes true or false, not '{raw}'.", name)
         return Clause(name, param, modifier, (), missing=raw == "true")
     _check_modifier(param, name, modifier, strict)
-    values = tuple(parse_value(param, name, modifier, v, base_url) for v in _split_commas(raw))
+    values = tuple(parse_value(param, name, modifier, v, base_url) for v in _split_commas(raw) if v)
+    if not values:
+        raise incorrect(f"Parameter '{name}' has no value.", name)
     return Clause(name, param, modifier, values)
 
 

@@ -21,6 +21,7 @@ from caregate.storage import cursor as cursors
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
 from caregate.storage.sql.compiler import compile_count, compile_includes, compile_page, compile_sorted_page
 from caregate.storage.sql.dialect import Dialect
+from caregate.storage.sql.keys import param_key
 from caregate.storage.sql.schema import INDEX_COLUMNS, INDEX_TABLES, ROWS_ATTR, SCHEMA_VERSION, ddl
 
 Conn = Any  # a DB-API connection (sqlite3.Connection or psycopg.Connection)
@@ -87,18 +88,52 @@ class SqlCore:
         if row is None:
             cur.execute(self._sql("INSERT INTO schema_version (version) VALUES (?)"), (SCHEMA_VERSION,))
         elif row[0] < SCHEMA_VERSION:
-            self._backfill_text(cur)
+            self._reindex(cur)
             cur.execute(self._sql("UPDATE schema_version SET version = ?"), (SCHEMA_VERSION,))
         elif row[0] > SCHEMA_VERSION:
             raise FhirError("fault", f"The database schema ({row[0]}) is newer than this caregate "
                                      f"({SCHEMA_VERSION}); upgrade caregate.")
         conn.commit()
 
-    def _backfill_text(self, cur: Any) -> None:
-        """Migration 1 -> 2: full-text rows for resources stored before the text index existed."""
-        cur.execute(f"SELECT rid, {self.d.json_select.replace('r.', '')} FROM resources WHERE deleted = 0")
-        for rid, data in cur.fetchall():
-            self._insert_text(cur, rid, orjson.loads(self._bytes(data)))
+    def _reindex(self, cur: Any) -> None:
+        """Rebuild every index row from the stored resources: the migration for any change in what is
+        indexed or how it is keyed (2: full text; 3: common parameters keyed `Resource.code`, token text
+        normalised). Runs in the migrating transaction, in slices of the surrogate key."""
+        for table in (*INDEX_TABLES, "idx_text"):
+            cur.execute(f"DELETE FROM {table}")
+        select = self._sql(f"SELECT rid, type, {self.d.json_select.replace('r.', '')} FROM resources "
+                           "WHERE deleted = 0 AND rid > ? ORDER BY rid LIMIT 1000")
+        last = 0
+        while True:
+            rows = cur.execute(select, (last,)).fetchall()
+            if not rows:
+                return
+            batches: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
+            text_rows: list[tuple] = []
+            for rid, type_, data in rows:
+                body = orjson.loads(self._bytes(data))
+                self._index_rows(rid, type_, body, batches)
+                self._insert_text(cur, rid, body, text_rows)
+            self._flush(cur, batches, text_rows)
+            last = rows[-1][0]
+
+    def _index_rows(self, rid: int, type_: str, body: dict, batches: dict[str, list[tuple]]) -> None:
+        rows = index_resource(body)
+        for table in INDEX_TABLES:
+            batch = batches[table]
+            if table == "idx_token":  # token text is kept normalised, for :text (search.html#token)
+                batch += [(rid, param_key(type_, c), sys_, v, normalize(txt) if txt else None)
+                          for c, sys_, v, txt in rows.tokens]
+                continue
+            for item in getattr(rows, ROWS_ATTR[table]):
+                batch.append((rid, param_key(type_, item[0]), *item[1:]))
+
+    def _flush(self, cur: Any, batches: dict[str, list[tuple]], text_rows: list[tuple]) -> None:
+        for table, batch in batches.items():
+            if batch:
+                cur.executemany(self._insert_index[table], batch)
+        if text_rows:
+            cur.executemany(self._fts_insert, text_rows)
 
     def _insert_text(self, cur: Any, rid: int, body: dict, batch: list[tuple] | None = None) -> None:
         rows = []
@@ -147,6 +182,7 @@ class SqlCore:
         index_batches: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
         history: list[tuple] = []
         text_rows: list[tuple] = []
+        written: set[int] = set()
         for w in writes:
             row = cur.execute(self._q_current, (w.type, w.id)).fetchone()
             self._check_preconditions(w, row)
@@ -155,6 +191,9 @@ class SqlCore:
                     out.append(Stored(w.type, w.id, row[1] if row else 0, last_updated, True, b"", t, "noop"))
                     continue
                 rid, version = row[0], row[1] + 1
+                if rid in written:
+                    for batch in (*index_batches.values(), text_rows):
+                        batch[:] = [r for r in batch if r[0] != rid]
                 cur.execute(sql("UPDATE resources SET version = ?, lu = ?, last_updated = ?, deleted = 1, "
                                 "t = ?, json = ? WHERE rid = ?"),
                             (version, lu, last_updated, t, self._json_in(b"{}"), rid))
@@ -185,23 +224,19 @@ class SqlCore:
                 for table in INDEX_TABLES:
                     cur.execute(self._delete_index[table], (rid,))
                 cur.execute(self._fts_delete, (rid, rid))
+                if rid in written:  # written earlier in this transaction: its rows are still pending
+                    for batch in (*index_batches.values(), text_rows):
+                        batch[:] = [r for r in batch if r[0] != rid]
+            written.add(rid)
             self._insert_text(cur, rid, body, text_rows)
             method = "create" if row is None or row[2] else "update"
             history.append((rid, version, w.type, w.id, lu, last_updated, 0, method, t, self._json_in(data)))
-            rows = index_resource(body)
-            for table in INDEX_TABLES:
-                batch = index_batches[table]
-                for item in getattr(rows, ROWS_ATTR[table]):
-                    batch.append((rid, f"{w.type}.{item[0]}", *item[1:]))
+            self._index_rows(rid, w.type, body, index_batches)
             out.append(Stored(w.type, w.id, version, last_updated, False, data, t, method))
         if history:
             cur.executemany(sql("INSERT INTO history (rid, version, type, id, lu, last_updated, deleted, method, "
                                 "t, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), history)
-        for table, batch in index_batches.items():
-            if batch:
-                cur.executemany(self._insert_index[table], batch)
-        if text_rows:
-            cur.executemany(self._fts_insert, text_rows)
+        self._flush(cur, index_batches, text_rows)
         return out
 
     @staticmethod

@@ -8,6 +8,7 @@ applied to the inclusive [lo, hi] ranges the extractors store.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from caregate.errors import FhirError
@@ -22,6 +23,7 @@ from caregate.search.query import (
     TokenValue,
 )
 from caregate.storage.sql.dialect import FTS_MARKER
+from caregate.storage.sql.keys import param_key
 
 _TABLE = {
     "string": "idx_string",
@@ -33,6 +35,7 @@ _TABLE = {
     "uri": "idx_uri",
 }
 _TOP = "\U0010ffff"
+_WORD_SPLIT = re.compile(r"[\W_]+")
 _DAY_US = 86_400_000_000
 
 
@@ -69,7 +72,7 @@ def _range_sql(prefix: str, lo_col: str, hi_col: str, qlo: float, qhi: float, ar
     if prefix == "eb":
         args.append(qlo)
         return f"{hi_col} < ?"
-    # ap: overlap after widening the search range by 10% of its size (at least a day for dates).
+    # ap: overlap after widening the search range by 10% of its own width on each side.
     width = max((qhi - qlo) * 0.1, 0)
     args += [qhi + width, qlo - width]
     return f"({lo_col} <= ? AND {hi_col} >= ?)"
@@ -104,8 +107,10 @@ def _value_sql(clause: Clause, value: object, args: list, p: str = "") -> str:
         return "(norm >= ? AND norm < ?)"
     if kind == "token" or (kind == "reference" and mod == "identifier"):
         if mod == "text":
-            args.append(f"%{_like_escape(str(value).lower())}%")
-            return "LOWER(text) LIKE ? ESCAPE '\\'"
+            from caregate.search.extract import normalize
+
+            args.append(f"%{_like_escape(normalize(str(value)))}%")
+            return "text LIKE ? ESCAPE '\\'"
         assert isinstance(value, TokenValue)
         parts = []
         if value.code is not None:
@@ -172,7 +177,10 @@ def _value_sql(clause: Clause, value: object, args: list, p: str = "") -> str:
 
 
 def _resource_column_clause(clause: Clause, args: list) -> str:
-    """`_id` and `_lastUpdated` live on the resource row itself."""
+    """`_id` and `_lastUpdated` live on the resource row itself; `_id` takes `:not`, nothing else."""
+    if clause.modifier not in (None, "not"):
+        raise FhirError("not-allowed", f"The ':{clause.modifier}' modifier is not supported on "
+                                       f"'{clause.param.code}'.", (clause.name,))
     ors = []
     if clause.param.code == "_id":
         for value in clause.values:
@@ -183,30 +191,25 @@ def _resource_column_clause(clause: Clause, args: list) -> str:
         for value in clause.values:
             assert isinstance(value, RangeValue)
             ors.append(_range_sql(value.prefix, "r.lu", "r.lu", value.low, value.high, args))
-    return "(" + " OR ".join(ors) + ")"
+    cond = "(" + " OR ".join(ors) + ")"
+    return f"NOT {cond}" if clause.modifier == "not" else cond
 
 
 def _chain_sql(resource_type: str, clause: Clause, args: list) -> str:
     """Chaining (search.html#chaining) as nested semi-joins: references whose target satisfies the inner
-    clause. The inner clause is written against the target's own row, aliased per depth."""
+    clause. Each target type is matched with its own ids, so `subject.name=x` never mistakes Location/1 for
+    Patient/1. The inner clause is written against the target's own row (aliases shadow per depth)."""
     assert clause.chain is not None
     targets, inner = clause.chain
-    args.append(f"{resource_type}.{clause.param.code}")
-    type_list = ", ".join("?" * len(targets))
-    args += list(targets)
-    parts = []
-    for t in targets:
-        sub_args: list = []
-        cond = clause_sql(t, inner, sub_args)
-        parts.append((cond, sub_args, t))
+    args.append(param_key(resource_type, clause.param.code))
     ors = []
-    for cond, sub_args, t in parts:
-        args.append(t)
-        args += sub_args
-        ors.append(f"SELECT r.id FROM resources r WHERE r.type = ? AND r.deleted = 0 AND {cond}")
-    union = " UNION ALL ".join(ors)
-    return (f"r.rid IN (SELECT x.rid FROM idx_ref x WHERE x.p = ? AND x.ttype IN ({type_list}) "
-            f"AND x.tid IN ({union}))")
+    for t in targets:
+        args += [t, t]
+        cond = clause_sql(t, inner, args)
+        ors.append(f"(x.ttype = ? AND x.tid IN (SELECT r.id FROM resources r WHERE r.type = ? AND r.deleted = 0 "
+                   f"AND {cond}))")
+    either = ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
+    return f"r.rid IN (SELECT x.rid FROM idx_ref x WHERE x.p = ? AND {either})"
 
 
 def _has_sql(resource_type: str, clause: Clause, args: list) -> str:
@@ -214,7 +217,7 @@ def _has_sql(resource_type: str, clause: Clause, args: list) -> str:
     parameter, by a resource of the named type that satisfies the inner clause (which may nest `_has`)."""
     assert clause.has is not None
     other, ref_param, inner = clause.has
-    args += [f"{other}.{ref_param.code}", resource_type, other]
+    args += [param_key(other, ref_param.code), resource_type, other]
     inner_args: list = []
     cond = clause_sql(other, inner, inner_args)
     args += inner_args
@@ -229,7 +232,7 @@ def _fulltext_sql(clause: Clause, args: list) -> str:
     kinds = "k = 0" if clause.param.code == "_text" else "k IN (0, 1)"
     ors = []
     for value in clause.values:
-        words = [w for w in normalize(str(value)).replace('"', " ").split() if w]
+        words = [w for w in _WORD_SPLIT.split(normalize(str(value))) if w]
         if not words:
             continue
         args.append(" ".join(f'"{w}"' for w in words))
@@ -264,7 +267,7 @@ def clause_sql(resource_type: str, clause: Clause, args: list) -> str:
     table = _TABLE.get(clause.param.type)
     if table is None:
         raise FhirError("not-allowed", f"Searching on '{clause.name}' is not supported yet.", (clause.name,))
-    p = f"{resource_type}.{code}"
+    p = param_key(resource_type, code)
     if clause.missing is not None:
         args.append(p)
         neg = "NOT " if clause.missing else ""
@@ -299,7 +302,7 @@ def where_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str, 
         ctype, cid, codes = query.compartment
         marks = ", ".join("?" * len(codes))
         parts.append(f"r.rid IN (SELECT rid FROM idx_ref WHERE p IN ({marks}) AND tid = ? AND ttype = ?)")
-        args += [f"{query.type}.{c}" for c in codes] + [cid, ctype]
+        args += [param_key(query.type or "Resource", c) for c in codes] + [cid, ctype]
     for clause in query.clauses:
         parts.append(clause_sql(query.type or "Resource", clause, args))
     return " AND ".join(parts), args
@@ -329,7 +332,7 @@ def _sort_sql(query: SearchQuery, args: list) -> str:
             raise FhirError("incorrect", f"_sort: '{code}' cannot be sorted by.", ("_sort",))
         expr = f"(SELECT {agg}({column}) FROM {table} s WHERE s.rid = r.rid AND s.p = ?)"
         keys.append(f"CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr} {direction}")
-        args += [f"{query.type}.{code}"] * 2
+        args += [param_key(query.type or "Resource", code)] * 2
     keys.append("r.rid ASC")
     return ", ".join(keys)
 
@@ -362,7 +365,7 @@ def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list
                 a += [f"{inc.source}.", f"{inc.source}/"]
             else:
                 cond.append("x.p = ?")
-                a.append(f"{inc.source}.{inc.param}")
+                a.append(param_key(inc.source, inc.param))
             if inc.target:
                 cond.append("x.ttype = ?")
                 a.append(inc.target)
@@ -380,7 +383,7 @@ def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list
             a.append(inc.source)
             if inc.param is not None:
                 cond.append("x.p = ?")
-                a.append(f"{inc.source}.{inc.param}")
+                a.append(param_key(inc.source, inc.param))
             parts.append(f"{select} JOIN idx_ref x ON x.rid = r.rid WHERE r.deleted = 0 AND {' AND '.join(cond)}")
             args += a
     if not parts:

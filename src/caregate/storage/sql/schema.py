@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from caregate.storage.sql.dialect import Dialect
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 INDEX_TABLES = ("idx_string", "idx_token", "idx_ref", "idx_date", "idx_number", "idx_quantity", "idx_uri")
 
