@@ -16,3 +16,9 @@ def build(settings: Settings, *, access_log: bool = True):
     api = FhirApi(store, default_registry(), settings.fhir_base, page_default=settings.page_default,
                   page_max=settings.page_max, started=instant(clock.now()))
     return asgi_app(api, access_log=access_log)
+
+
+def from_env():
+    """Factory for server worker processes: every setting comes from `CAREGATE_*` variables."""
+    settings = Settings.from_env()
+    return build(settings, access_log=settings.access_log)

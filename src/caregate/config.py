@@ -30,6 +30,8 @@ class Settings:
     log_level: str = "info"
     page_max: int = 1000  # largest _count honoured
     page_default: int = 20
+    workers: int = 1  # server processes (each with its own connections)
+    access_log: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

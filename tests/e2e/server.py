@@ -19,14 +19,14 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str, log: Path) -> None:
+    def __init__(self, database_url: str, log: Path, *extra: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/fhir"
         env = {**os.environ, "CAREGATE_ACCESS_LOG": "0"}
         self._log = open(log, "wb")  # noqa: SIM115 - closed when the process ends
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "caregate", "serve", "--no-auth", "--port", str(self.port),
-             "--database", database_url],
+             "--database", database_url, *extra],
             stdout=subprocess.DEVNULL, stderr=self._log, env=env,
         )
         deadline = time.monotonic() + 30

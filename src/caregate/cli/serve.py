@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from caregate.cli.options import database_option
@@ -17,7 +19,10 @@ from caregate.config import Settings, is_loopback
 @click.option("--demo", type=int, default=0, metavar="N",
               help="Load N synthetic demo patients first when the store is empty.")
 @click.option("--access-log/--no-access-log", default=True, envvar="CAREGATE_ACCESS_LOG")
-def serve(host: str, port: int, database: str | None, no_auth: bool, demo: int, access_log: bool) -> None:
+@click.option("--workers", type=int, default=1, envvar="CAREGATE_WORKERS", show_default=True,
+              help="Server processes; more than one uses more cores.")
+def serve(host: str, port: int, database: str | None, no_auth: bool, demo: int, access_log: bool,
+          workers: int) -> None:
     """Serve FHIR R4 at http://HOST:PORT/fhir."""
     import uvicorn
 
@@ -29,12 +34,21 @@ def serve(host: str, port: int, database: str | None, no_auth: bool, demo: int, 
     if not is_loopback(host):
         raise click.UsageError(f"--no-auth serves anyone who can connect: refusing to bind {host}, "
                                "which is not a loopback address.")
-    settings = Settings.from_env(host=host, port=port, database_url=database, no_auth=no_auth)
+    settings = Settings.from_env(host=host, port=port, database_url=database, no_auth=no_auth, workers=workers,
+                                 access_log=access_log)
     configure_logging(settings.log_level)
     if demo:
         from caregate.cli.synth import load_demo
 
         load_demo(settings.database_url, demo)
-    app = build(settings, access_log=access_log)
     click.echo(f"caregate: FHIR R4 at {settings.fhir_base}", err=True)
+    if settings.workers > 1:
+        # Worker processes rebuild the app from the environment, so hand every setting over through it.
+        os.environ.update({"CAREGATE_DATABASE_URL": settings.database_url, "CAREGATE_HOST": host,
+                           "CAREGATE_PORT": str(port), "CAREGATE_BASE_URL": settings.fhir_base,
+                           "CAREGATE_ACCESS_LOG": "1" if access_log else "0", "CAREGATE_NO_AUTH": "1"})
+        uvicorn.run("caregate.app:from_env", factory=True, workers=settings.workers, host=host, port=port,
+                    log_config=None, access_log=False, lifespan="on")
+        return
+    app = build(settings, access_log=access_log)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")

@@ -42,7 +42,8 @@ class FhirApi:
         request = Request(scope, receive)
         pretty = False
         try:
-            params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+            raw_qs = scope.get("query_string", b"")
+            params = parse_qsl(raw_qs.decode("utf-8", "replace"), keep_blank_values=True) if raw_qs else []
             pretty = ("_pretty", "true") in params
             _negotiate(request, params)
             response = await self._dispatch(request, scope, params)
@@ -54,8 +55,7 @@ class FhirApi:
                                                          "the error has been logged."), pretty)
         await response(scope, receive, send)
 
-    def _ctx(self, request: Request) -> RequestContext:
-        prefer = _prefer(request)
+    def _ctx(self, prefer: dict[str, str]) -> RequestContext:
         return RequestContext(self.store, self.registry, self.base_url, prefer.get("handling") == "strict",
                               self.page_default, self.page_max)
 
@@ -68,7 +68,7 @@ class FhirApi:
         prefer = _prefer(request)
         ret = prefer.get("return")
         pretty = ("_pretty", "true") in params
-        ctx = self._ctx(request)
+        ctx = self._ctx(prefer)
 
         def route(template: str) -> None:
             scope["route_template"] = template
@@ -161,7 +161,10 @@ class FhirApi:
 def _prefer(request: Request) -> dict[str, str]:
     """`Prefer: return=minimal, handling=strict` (RFC 7240)."""
     out: dict[str, str] = {}
-    for part in request.headers.get("prefer", "").split(","):
+    header = request.headers.get("prefer")
+    if not header:
+        return out
+    for part in header.split(","):
         key, _, value = part.strip().partition("=")
         if key:
             out[key.strip().lower()] = value.strip().strip('"')

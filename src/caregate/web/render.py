@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from email.utils import format_datetime
+from datetime import UTC, datetime
 
 import orjson
 from starlette.responses import Response
@@ -16,10 +16,17 @@ FHIR_JSON = "application/fhir+json; charset=utf-8"
 
 
 def _http_date(last_updated: str) -> str:
-    from datetime import UTC, datetime
+    """RFC 9110 IMF-fixdate of a stored `meta.lastUpdated` (always UTC, written by the store)."""
+    try:
+        moment = datetime.fromisoformat(last_updated).astimezone(UTC)
+    except ValueError:
+        moment = datetime.fromtimestamp(parse_range(last_updated)[0] / 1_000_000, UTC)
+    return f"{_DAYS[moment.weekday()]}, {moment.day:02d} {_MONTHS[moment.month - 1]} {moment.year:04d} " \
+           f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} GMT"
 
-    us = parse_range(last_updated)[0]
-    return format_datetime(datetime.fromtimestamp(us / 1_000_000, UTC), usegmt=True)
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def json_response(body: dict | bytes, status: int = 200, headers: dict[str, str] | None = None,
