@@ -38,6 +38,7 @@ class _Entry:
     id: str | None = None
     write: Write | None = None
     existing: Stored | None = None  # conditional create that matched
+    refs: set[str] = field(default_factory=set)  # every reference string the resource holds
     result: dict = field(default_factory=dict)
 
 
@@ -123,7 +124,8 @@ async def _resolve_conditional_refs(ctx: RequestContext, entries: list[_Entry]) 
     for e in entries:
         if e.resource is None:
             continue
-        for ref in collect_references(e.resource, set()):
+        e.refs = collect_references(e.resource, set())
+        for ref in e.refs:
             if is_conditional(ref) and ref not in found:
                 type_, _, crit = ref.partition("?")
                 matches = await find(ctx, type_, parse_qsl(crit, keep_blank_values=True))
@@ -144,7 +146,7 @@ async def transaction(ctx: RequestContext, bundle: object) -> Result:
     writes: list[Write] = []
     writing = sorted((e for e in entries if e.method not in ("GET", "HEAD")), key=lambda e: _ORDER[e.method])
     for e in writing:
-        if e.resource is not None:
+        if e.resource is not None and not aliases.keys().isdisjoint(e.refs):
             rewrite_references(e.resource, aliases.get)
         if e.method == "DELETE":
             if e.id is not None:

@@ -15,7 +15,7 @@ import orjson
 from caregate.clock import Clock, instant
 from caregate.errors import FhirError
 from caregate.search.extract import index_resource, normalize
-from caregate.search.fulltext import content_text, narrative_text
+from caregate.search.fulltext import content_text_from_json, narrative_text
 from caregate.search.query import SearchQuery
 from caregate.storage import cursor as cursors
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
@@ -113,7 +113,7 @@ class SqlCore:
             for rid, type_, data in rows:
                 body = orjson.loads(self._bytes(data))
                 self._index_rows(rid, type_, body, batches)
-                self._insert_text(cur, rid, body, text_rows)
+                self._insert_text(cur, rid, body, text_rows, data)
             self._flush(cur, batches, text_rows)
             last = rows[-1][0]
 
@@ -135,9 +135,11 @@ class SqlCore:
         if text_rows:
             cur.executemany(self._fts_insert, text_rows)
 
-    def _insert_text(self, cur: Any, rid: int, body: dict, batch: list[tuple] | None = None) -> None:
+    def _insert_text(self, cur: Any, rid: int, body: dict, batch: list[tuple] | None = None,
+                     data: bytes | None = None) -> None:
         rows = []
-        narrative, content = narrative_text(body), content_text(body)
+        narrative = narrative_text(body)
+        content = content_text_from_json(data if data is not None else orjson.dumps(body))
         if narrative:
             rows.append((rid, 0, normalize(narrative)))
         if content:
@@ -228,7 +230,7 @@ class SqlCore:
                     for batch in (*index_batches.values(), text_rows):
                         batch[:] = [r for r in batch if r[0] != rid]
             written.add(rid)
-            self._insert_text(cur, rid, body, text_rows)
+            self._insert_text(cur, rid, body, text_rows, data)
             method = "create" if row is None or row[2] else "update"
             history.append((rid, version, w.type, w.id, lu, last_updated, 0, method, t, self._json_in(data)))
             self._index_rows(rid, w.type, body, index_batches)

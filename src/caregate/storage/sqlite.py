@@ -40,6 +40,7 @@ class SqliteStore:
         self.conn.execute("PRAGMA foreign_keys=OFF")
         self.conn.execute("PRAGMA cache_size=-65536")
         self.conn.execute("PRAGMA temp_store=MEMORY")
+        self.conn.execute("PRAGMA wal_autocheckpoint=8000")  # fewer, larger checkpoints under bulk writes
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             self.core.migrate(_Committer(self.conn))
