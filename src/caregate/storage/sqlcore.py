@@ -110,8 +110,9 @@ class SqlCore:
                 return
             batches: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
             text_rows: list[tuple] = []
-            for rid, type_, data in rows:
-                body = orjson.loads(self._bytes(data))
+            for rid, type_, stored in rows:
+                data = self._bytes(stored)
+                body = orjson.loads(data)
                 self._index_rows(rid, type_, body, batches)
                 self._insert_text(cur, rid, body, text_rows, data)
             self._flush(cur, batches, text_rows)
