@@ -238,6 +238,8 @@ CASES: list[Case] = [
     C("Patient", "identifier=urn:oid:1.2.3|A1"), C("Patient", "identifier=|A1"), C("Patient", "identifier=A1"),
     C("Patient", "identifier=urn:oid:9.9|"), C("Patient", "identifier:not=urn:oid:1.2.3|A1"),
     C("Observation", f"code={LOINC}|29463-7"), C("Observation", f"code:not={LOINC}|29463-7,|local-1"),
+    C("Observation", f"component-code-value-quantity={LOINC}|8480-6$gt100"),
+    C("Observation", f"component-code-value-quantity={LOINC}|8462-4$lt90,{LOINC}|8480-6$ge200"),
     C("Observation", "code=local-1"), C("Observation", "code:text=blood"), C("Observation", "code:text=WEIGHT"),
     C("Patient", "gender=female,other"), C("Patient", "gender:not=male"), C("Patient", "active=true"),
     C("Patient", f"_tag={TAGS}|vip"), C("Patient", "_tag=|vip"), C("Patient", "_tag:not=vip"),

@@ -6,7 +6,7 @@ import pytest
 
 pytestmark = pytest.mark.anyio
 
-SAMPLE = {"reference": "Patient/1", "string": "a",
+SAMPLE = {"reference": "Patient/1", "string": "a", "composite": "x$2020",
           "token": "http://x|y", "date": "ge2020-01", "number": "1", "quantity": "5||mg",
           "uri": "http://example.org/x"}
 

@@ -265,3 +265,29 @@ async def test_paging_links_expire_cleanly(client) -> None:
     assert "expired" in r.json()["issue"][0]["diagnostics"]
     r = await client.get("/fhir/Patient?_count=1&_cursor=not-a-cursor")
     assert r.status_code == 400
+
+
+async def test_composite_parameters_hold_on_one_element(client) -> None:
+    def bp(systolic: float, diastolic: float) -> dict:
+        def comp(code: str, value: float) -> dict:
+            return {"code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                    "valueQuantity": {"value": value, "unit": "mmHg", "system": "http://unitsofmeasure.org",
+                                      "code": "mm[Hg]"}}
+        return {"resourceType": "Observation", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+                "component": [comp("8480-6", systolic), comp("8462-4", diastolic)]}
+
+    high = (await client.post("/fhir/Observation", json=bp(150, 95))).json()["id"]
+    normal = (await client.post("/fhir/Observation", json=bp(118, 76))).json()["id"]
+    get = lambda q: client.get(f"/fhir/{q}")  # noqa: E731
+    q = "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt140"
+    assert _ids((await get(q)).json()) == {high}
+    q = "Observation?component-code-value-quantity=http://loinc.org|8462-4$lt80"
+    assert _ids((await get(q)).json()) == {normal}
+    # 95 belongs to the diastolic component, so systolic > 90 must not be satisfied by it alone
+    q = "Observation?component-code-value-quantity=http://loinc.org|8480-6$gt90,http://loinc.org|8480-6$lt100"
+    assert _ids((await get(q)).json()) == {high, normal}
+    q = "Observation?component-code-value-quantity=http://loinc.org|8480-6$lt100"
+    assert _ids((await get(q)).json()) == set()
+    bad = await get("Observation?component-code-value-quantity=8480-6")
+    assert bad.status_code == 400

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from caregate import __version__
 from caregate.fhir.definitions import resource_types
+from caregate.search import composite
 from caregate.search.registry import Registry
 
-SEARCHABLE_TYPES = frozenset({"string", "token", "reference", "date", "number", "quantity", "uri"})
+SEARCHABLE_TYPES = frozenset({"string", "token", "reference", "date", "number", "quantity", "uri", "composite"})
 TYPE_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type",
                      "create", "search-type")
 
@@ -22,6 +23,7 @@ def capability_statement(registry: Registry, base_url: str, date: str) -> dict:
             {"name": code, "definition": p.url, "type": p.type}
             for code, p in sorted(registry.for_type(rtype).items())
             if p.type in SEARCHABLE_TYPES and (p.expression or code in ("_id", "_lastUpdated", "_text", "_content"))
+            and (p.type != "composite" or composite.supported(p, registry, rtype))
         ]
         resources.append({
             "type": rtype,

@@ -55,10 +55,12 @@ class IndexRows:
     quantities: list[tuple[str, str | None, str | None, str | None, float]] = field(default_factory=list)
     """(code, system, unit code, unit display, value)"""
     uris: list[tuple[str, str]] = field(default_factory=list)
+    composites: list[tuple] = field(default_factory=list)
+    """(code, a1, a2, b1, b2, num, lo, hi): see `caregate.search.composite`"""
 
     def deduplicate(self) -> None:
         """Drop repeated rows, keeping first-seen order (a value found by two paths is indexed once)."""
-        for name in ("strings", "tokens", "references", "dates", "numbers", "quantities", "uris"):
+        for name in ("strings", "tokens", "references", "dates", "numbers", "quantities", "uris", "composites"):
             rows = getattr(self, name)
             if len(rows) > 1:
                 setattr(self, name, list(dict.fromkeys(rows)))
@@ -485,6 +487,20 @@ _ROOT_CONVERTERS: dict[str | None, RootConverter] = {"Reference": _reference, No
 _NOT_INDEXED = frozenset({"_id"})
 
 
+def convert_value(kind: str, type_code: str | None, code: str, value: Any, rows: IndexRows,
+                  root: dict[str, Any]) -> None:
+    """Index one value of FHIR type `type_code` as a `kind` search value (used by composite components)."""
+    if kind == "reference":
+        root_convert = _ROOT_CONVERTERS.get(type_code) or _ROOT_CONVERTERS[None]
+        if type_code in _ROOT_CONVERTERS or type_code not in _CONVERTERS["reference"]:
+            root_convert(code, value, rows, root)
+            return
+    table = _CONVERTERS.get(kind, {})
+    convert = table.get(type_code) or table.get(None)
+    if convert is not None:
+        convert(code, value, rows)
+
+
 @dataclass(frozen=True, slots=True)
 class PlanStep:
     """One typed part of one parameter's expression, with the converter for its values."""
@@ -496,7 +512,16 @@ class PlanStep:
     anchor: str | None  # top-level element the resource must have for this step to find anything
 
 
-def _steps(param: SearchParam, resource_type: str) -> list[PlanStep]:
+def _composite_row(code: str, value: Any, rows: IndexRows) -> None:
+    rows.composites.append(value)
+
+
+def _steps(param: SearchParam, resource_type: str, registry: Registry) -> list[PlanStep]:
+    if param.type == "composite":
+        from caregate.search import composite
+
+        extractors = composite.plan(param, registry, resource_type)
+        return [PlanStep(param, fn, _composite_row, None, None) for fn in extractors]
     if param.expression is None or param.code in _NOT_INDEXED or param.type not in _CONVERTERS:
         return []
     try:
@@ -526,7 +551,7 @@ def plan_for(resource_type: str, registry: Registry | None = None) -> tuple[Plan
         per_type = _plans.setdefault(registry, {})
     plan = per_type.get(resource_type)
     if plan is None:
-        steps = [s for p in registry.for_type(resource_type).values() for s in _steps(p, resource_type)]
+        steps = [s for p in registry.for_type(resource_type).values() for s in _steps(p, resource_type, registry)]
         plan = per_type[resource_type] = tuple(steps)
     return plan
 

@@ -35,12 +35,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from caregate.errors import FhirError
 from caregate.search import ucum
 from caregate.search.dates import parse_range
 from caregate.search.extract import CANONICAL, IndexRows, index_resource, normalize
-from caregate.search.fulltext import content_text, narrative_text
-from caregate.search.query import Clause, QuantityValue, RangeValue, ReferenceValue, SearchQuery, TokenValue
+from caregate.search.fulltext import content_text_from_json, narrative_text
+from caregate.search.query import (
+    Clause,
+    CompositeValue,
+    QuantityValue,
+    RangeValue,
+    ReferenceValue,
+    SearchQuery,
+    TokenValue,
+)
 from caregate.search.registry import Registry
 
 __all__ = ["Indexed", "Matcher", "Referrers", "Resolve", "compile_matcher", "match"]
@@ -61,6 +71,7 @@ _ROWS = {
     "number": "numbers",
     "quantity": "quantities",
     "uri": "uris",
+    "composite": "composites",
 }
 _RESOURCE_COLUMNS = frozenset({"_id", "_lastUpdated"})
 _FULLTEXT = frozenset({"_text", "_content"})
@@ -105,7 +116,7 @@ class Indexed:
         if found is None:
             text = narrative_text(self.resource)
             if code == "_content":
-                text += " " + content_text(self.resource)
+                text += " " + content_text_from_json(orjson.dumps(self.resource))
             found = self._words[code] = frozenset(_WORD.findall(normalize(text)))
         return found
 
@@ -185,8 +196,8 @@ def _string_test(modifier: str | None, text: str) -> RowTest:
 def _token_test(modifier: str | None, value: object) -> RowTest:
     """Rows (system, code, text); search.html#token: `[system]|[code]`, `|code`, `system|`, `:text`."""
     if modifier == "text":
-        needle = str(value).lower()
-        return lambda row: row[2] is not None and needle in row[2].lower()
+        needle = normalize(str(value))
+        return lambda row: row[2] is not None and needle in normalize(row[2])
     assert isinstance(value, TokenValue)
     code, system, no_system = value.code, value.system, value.no_system
     return lambda row: ((code is None or row[1] == code)
@@ -207,6 +218,41 @@ def _reference_test(clause: Clause, value: object) -> RowTest:
     rtype = value.type or (modifier if modifier and modifier[:1].isupper() else None)
     return lambda row: (row[1] == rid and (rtype is None or row[0] == rtype)
                         and (version is None or row[2] == version))
+
+
+def _pair_test(value: object) -> Callable[[Any, Any], bool]:
+    """A token (system, code) or reference (type, id) component against a composite row's pair."""
+    if isinstance(value, ReferenceValue):
+        rtype, rid = value.type, value.id
+        return lambda kind, ident: ident == rid and (rtype is None or kind == rtype)
+    assert isinstance(value, TokenValue)
+    code, system, no_system = value.code, value.system, value.no_system
+    return lambda sys_, c: ((code is None or c == code)
+                            and (sys_ is None if no_system else system is None or sys_ == system))
+
+
+def _composite_test(value: CompositeValue) -> RowTest:
+    """Rows (a1, a2, b1, b2, num, lo, hi) of `caregate.search.composite`: both components on one row."""
+    first, second = value.parts
+    a = _pair_test(first)
+    kind = value.kinds[1]
+    if kind == "token":
+        b = _pair_test(second)
+        return lambda row: a(row[0], row[1]) and b(row[2], row[3])
+    if kind == "quantity":
+        assert isinstance(second, QuantityValue)
+        in_range = _range_test(second.prefix, second.low, second.high)
+        system, code = second.system, second.code
+        return lambda row: (a(row[0], row[1]) and row[4] is not None and in_range(row[4], row[4])
+                            and (not system or row[2] == system) and (not code or row[3] == code))
+    if kind in ("number", "date"):
+        assert isinstance(second, RangeValue)
+        in_range = _range_test(second.prefix, second.low, second.high)
+        if kind == "number":
+            return lambda row: a(row[0], row[1]) and row[4] is not None and in_range(row[4], row[4])
+        return lambda row: a(row[0], row[1]) and row[5] is not None and in_range(row[5], row[6])
+    norm = normalize(str(second))
+    return lambda row: a(row[0], row[1]) and row[3] is not None and norm <= row[3] < norm + _TOP
 
 
 def _uri_test(modifier: str | None, text: str) -> RowTest:
@@ -264,6 +310,9 @@ def _row_test(clause: Clause, value: object) -> RowTest:
         assert isinstance(value, RangeValue)
         test = _range_test(value.prefix, value.low, value.high)
         return lambda row: test(row[0], row[1])
+    if kind == "composite":
+        assert isinstance(value, CompositeValue)
+        return _composite_test(value)
     raise FhirError("not-allowed", f"Searching on {kind} parameter '{clause.name}' is not supported yet.",
                     (clause.name,))
 

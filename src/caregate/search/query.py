@@ -60,7 +60,15 @@ class QuantityValue:
     code: str | None
 
 
-Value = str | TokenValue | ReferenceValue | RangeValue | QuantityValue
+@dataclass(frozen=True, slots=True)
+class CompositeValue:
+    """`code$value` (search.html#composite): one value per component, in order."""
+
+    parts: tuple[object, ...]
+    kinds: tuple[str, ...]
+
+
+Value = str | TokenValue | ReferenceValue | RangeValue | QuantityValue | CompositeValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +194,10 @@ def _number_range(text: str, name: str) -> tuple[float, float]:
     return value - half, value + half
 
 
-def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, base_url: str) -> Value:
+def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, base_url: str,
+                registry: Registry | None = None, resource_type: str | None = None) -> Value:
     kind = param.type
-    if kind != "token" and kind != "quantity":
+    if kind not in ("token", "quantity", "composite"):
         raw = _unescape(raw)
     if kind == "string":
         return raw
@@ -231,7 +240,44 @@ def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, b
         low, high = _number_range(number, name)
         system, _, code = rest.partition("|") if rest else ("", "", "")
         return QuantityValue(prefix, low, high, system or None, code or None)
+    if kind == "composite" and registry is not None and resource_type is not None:
+        return _composite_value(param, name, raw, base_url, registry, resource_type)
     raise FhirError("not-allowed", f"Searching on '{name}' ({kind} parameters) is not supported yet.", (name,))
+
+
+def _dollar_split(raw: str) -> list[str]:
+    parts, buf, i = [], [], 0
+    while i < len(raw):
+        if raw[i] == "\\" and i + 1 < len(raw):
+            buf.append(raw[i : i + 2])
+            i += 2
+            continue
+        if raw[i] == "$":
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(raw[i])
+        i += 1
+    parts.append("".join(buf))
+    return parts
+
+
+def _composite_value(param: SearchParam, name: str, raw: str, base_url: str, registry: Registry,
+                     resource_type: str) -> CompositeValue:
+    from caregate.search.composite import supported
+
+    if not supported(param, registry, resource_type):
+        raise FhirError("not-allowed", f"The composite parameter '{name}' is not supported.", (name,))
+    pieces = _dollar_split(raw)
+    if len(pieces) != len(param.components):
+        raise incorrect(f"'{name}' takes {len(param.components)} values joined by '$', e.g. code$value.", name)
+    parts, kinds = [], []
+    for piece, (code, _expr) in zip(pieces, param.components, strict=True):
+        comp = registry.get(resource_type, code)
+        assert comp is not None
+        parts.append(parse_value(comp, name, None, piece, base_url))
+        kinds.append(comp.type)
+    return CompositeValue(tuple(parts), tuple(kinds))
 
 
 def parse_reference(raw: str, modifier: str | None, base_url: str) -> ReferenceValue:
@@ -308,7 +354,8 @@ def parse(
         if raw == "":
             query.ignored.append(name)
             continue
-        values = tuple(parse_value(param, name, modifier, v, base_url) for v in _split_commas(raw) if v)
+        values = tuple(parse_value(param, name, modifier, v, base_url, registry, resource_type or "Resource")
+                       for v in _split_commas(raw) if v)
         if not values:
             query.ignored.append(name)
             continue
@@ -336,7 +383,8 @@ def _simple(resource_type: str, name: str, raw: str, registry: Registry, base_ur
             raise incorrect(f"Parameter '{name}' takes true or false, not '{raw}'.", name)
         return Clause(name, param, modifier, (), missing=raw == "true")
     _check_modifier(param, name, modifier, strict)
-    values = tuple(parse_value(param, name, modifier, v, base_url) for v in _split_commas(raw) if v)
+    values = tuple(parse_value(param, name, modifier, v, base_url, registry, resource_type)
+                   for v in _split_commas(raw) if v)
     if not values:
         raise incorrect(f"Parameter '{name}' has no value.", name)
     return Clause(name, param, modifier, values)

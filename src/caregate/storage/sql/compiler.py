@@ -16,6 +16,7 @@ from caregate.search import ucum
 from caregate.search.extract import CANONICAL
 from caregate.search.query import (
     Clause,
+    CompositeValue,
     QuantityValue,
     RangeValue,
     ReferenceValue,
@@ -33,6 +34,7 @@ _TABLE = {
     "number": "idx_number",
     "quantity": "idx_quantity",
     "uri": "idx_uri",
+    "composite": "idx_composite",
 }
 _TOP = "\U0010ffff"
 _WORD_SPLIT = re.compile(r"[\W_]+")
@@ -80,6 +82,55 @@ def _range_sql(prefix: str, lo_col: str, hi_col: str, qlo: float, qhi: float, ar
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _token_cols(value: object, system_col: str, code_col: str, args: list) -> list[str]:
+    parts = []
+    if isinstance(value, TokenValue):
+        if value.code is not None:
+            parts.append(f"{code_col} = ?")
+            args.append(value.code)
+        if value.no_system:
+            parts.append(f"{system_col} IS NULL")
+        elif value.system is not None:
+            parts.append(f"{system_col} = ?")
+            args.append(value.system)
+    elif isinstance(value, ReferenceValue):
+        parts.append(f"{code_col} = ?")
+        args.append(value.id)
+        if value.type:
+            parts.append(f"{system_col} = ?")
+            args.append(value.type)
+    return parts
+
+
+def _composite_sql(value: CompositeValue, args: list) -> str:
+    """Both components on one row, i.e. on the same element (search.html#composite)."""
+    first, second = value.parts
+    parts = _token_cols(first, "a1", "a2", args)
+    kind = value.kinds[1]
+    if kind == "token":
+        parts += _token_cols(second, "b1", "b2", args)
+    elif kind == "quantity":
+        assert isinstance(second, QuantityValue)
+        parts.append(_range_sql(second.prefix, "num", "num", second.low, second.high, args))
+        if second.system:
+            parts.append("b1 = ?")
+            args.append(second.system)
+        if second.code:
+            parts.append("b2 = ?")
+            args.append(second.code)
+    elif kind in ("number", "date"):
+        assert isinstance(second, RangeValue)
+        cols = ("num", "num") if kind == "number" else ("lo", "hi")
+        parts.append(_range_sql(second.prefix, cols[0], cols[1], second.low, second.high, args))
+    else:
+        from caregate.search.extract import normalize
+
+        norm = normalize(str(second))
+        parts.append("(b2 >= ? AND b2 < ?)")
+        args += [norm, norm + _TOP]
+    return "(" + " AND ".join(parts or ["1 = 1"]) + ")"
 
 
 def _canonical(value: QuantityValue) -> tuple[str, float] | None:
@@ -140,6 +191,9 @@ def _value_sql(clause: Clause, value: object, args: list, p: str = "") -> str:
             parts.append("tversion = ?")
             args.append(value.version)
         return "(" + " AND ".join(parts) + ")"
+    if kind == "composite":
+        assert isinstance(value, CompositeValue)
+        return _composite_sql(value, args)
     if kind == "uri":
         text = str(value)
         if mod == "below":

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from caregate.storage.sql.dialect import Dialect
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
-INDEX_TABLES = ("idx_string", "idx_token", "idx_ref", "idx_date", "idx_number", "idx_quantity", "idx_uri")
+INDEX_TABLES = ("idx_string", "idx_token", "idx_ref", "idx_date", "idx_number", "idx_quantity", "idx_uri",
+                "idx_composite")
 
 
 def ddl(d: Dialect) -> list[str]:
@@ -80,6 +81,11 @@ def ddl(d: Dialect) -> list[str]:
         "CREATE INDEX IF NOT EXISTS idx_uri_p ON idx_uri (p, uri)",
         "CREATE INDEX IF NOT EXISTS idx_uri_rid ON idx_uri (rid)",
         *_fulltext(d),
+        # version 4: composite parameters (search.html#composite; see caregate.search.composite)
+        f"CREATE TABLE IF NOT EXISTS idx_composite (rid BIGINT NOT NULL, p {txt} NOT NULL, a1 {txt}, a2 {txt},"
+        f" b1 {txt}, b2 {txt}, num DOUBLE PRECISION, lo BIGINT, hi BIGINT)",
+        "CREATE INDEX IF NOT EXISTS idx_composite_p ON idx_composite (p, a2, b2)",
+        "CREATE INDEX IF NOT EXISTS idx_composite_rid ON idx_composite (rid)",
     ]
 
 
@@ -104,6 +110,7 @@ INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     "idx_number": ("lo", "hi"),
     "idx_quantity": ("system", "code", "unit", "value"),
     "idx_uri": ("uri",),
+    "idx_composite": ("a1", "a2", "b1", "b2", "num", "lo", "hi"),
 }
 
 # Which IndexRows attribute feeds which table.
@@ -115,4 +122,5 @@ ROWS_ATTR: dict[str, str] = {
     "idx_number": "numbers",
     "idx_quantity": "quantities",
     "idx_uri": "uris",
+    "idx_composite": "composites",
 }
