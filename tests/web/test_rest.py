@@ -180,3 +180,13 @@ async def test_nul_character_is_refused_on_every_engine(client) -> None:
     assert "U+0000" in r.json()["issue"][0]["diagnostics"]
     r = await client.post("/fhir/Patient", json=patient(family="back\\u0000slash"))
     assert r.status_code == 201
+
+
+async def test_capability_statement_declares_includes(client) -> None:
+    cs = (await client.get("/fhir/metadata")).json()
+    types = {r["type"]: r for r in cs["rest"][0]["resource"]}
+    assert "Observation:subject" in types["Observation"]["searchInclude"]
+    assert "Observation:subject" in types["Patient"]["searchRevInclude"]
+    for include in types["Observation"]["searchInclude"][:5]:
+        r = await client.get("/fhir/Observation", params={"_include": include})
+        assert r.status_code == 200, include

@@ -16,9 +16,26 @@ TYPE_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-inst
                      "create", "search-type")
 
 
+def _includes(registry: Registry, types: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """`_include` values each type offers, and the `_revinclude` values that reach each type."""
+    include: dict[str, list[str]] = {t: ["*"] for t in types}
+    revinclude: dict[str, list[str]] = {t: [] for t in types}
+    for source in types:
+        for code, p in sorted(registry.for_type(source).items()):
+            if p.type != "reference" or not p.expression:
+                continue
+            include[source].append(f"{source}:{code}")
+            for target in p.targets:
+                if target in revinclude:
+                    revinclude[target].append(f"{source}:{code}")
+    return include, revinclude
+
+
 def capability_statement(registry: Registry, base_url: str, date: str) -> dict:
     resources = []
-    for rtype in sorted(resource_types()):
+    types = sorted(resource_types())
+    include, revinclude = _includes(registry, types)
+    for rtype in types:
         params = [
             {"name": code, "definition": p.url, "type": p.type}
             for code, p in sorted(registry.for_type(rtype).items())
@@ -37,6 +54,8 @@ def capability_statement(registry: Registry, base_url: str, date: str) -> dict:
             "conditionalUpdate": True,
             "conditionalDelete": "single",
             "referencePolicy": ["literal", "logical"],
+            "searchInclude": include[rtype],
+            "searchRevInclude": revinclude[rtype],
             "searchParam": params,
         })
     return {

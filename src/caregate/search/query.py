@@ -456,6 +456,8 @@ def _check_modifier(param: SearchParam, name: str, modifier: str | None, strict:
 
 
 def _include(name: str, raw: str, registry: Registry) -> Include:
+    if raw == "*":  # every reference of the matches (search.html#include)
+        return Include("*", None, None, name.endswith(":iterate"))
     parts = raw.split(":")
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
         raise incorrect(f"{name} takes [type]:[parameter] or [type]:[parameter]:[target type], not '{raw}'.", name)

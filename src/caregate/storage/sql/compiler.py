@@ -414,7 +414,9 @@ def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list
         for inc in includes:
             cond = [f"x.rid IN ({marks})"]
             a: list = list(rids)
-            if inc.param is None:
+            if inc.source == "*":
+                pass
+            elif inc.param is None:
                 cond.append("x.p >= ? AND x.p < ?")
                 a += [f"{inc.source}.", f"{inc.source}/"]
             else:
@@ -433,8 +435,10 @@ def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list
                 continue
             pairs = " OR ".join("(x.ttype = ? AND x.tid = ?)" for _ in targets)
             a = [v for pair in targets for v in pair]
-            cond = [f"({pairs})", "r.type = ?"]
-            a.append(inc.source)
+            cond = [f"({pairs})"]
+            if inc.source != "*":
+                cond.append("r.type = ?")
+                a.append(inc.source)
             if inc.param is not None:
                 cond.append("x.p = ?")
                 a.append(param_key(inc.source, inc.param))
