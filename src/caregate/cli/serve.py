@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import click
@@ -41,7 +42,7 @@ def serve(host: str, port: int, database: str | None, no_auth: bool, demo: int, 
         from caregate.cli.synth import load_demo
 
         load_demo(settings.database_url, demo)
-    click.echo(f"caregate: FHIR R4 at {settings.fhir_base}", err=True)
+    logging.getLogger("caregate").info("serving FHIR R4", extra={"fields": {"base": settings.fhir_base}})
     if settings.workers > 1:
         # Worker processes rebuild the app from the environment, so hand every setting over through it.
         os.environ.update({"CAREGATE_DATABASE_URL": settings.database_url, "CAREGATE_HOST": host,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -54,7 +55,7 @@ def load_demo(url: str, patients: int) -> None:
     if asyncio.run(count()) > 0:
         return
     n = _load_bundles(url, generate(patients, seed=1), patients + 1)
-    click.echo(f"caregate: loaded {n} demo resources ({patients} patients)", err=True)
+    logging.getLogger("caregate").info("demo data loaded", extra={"fields": {"resources": n, "patients": patients}})
 
 
 @click.command()
