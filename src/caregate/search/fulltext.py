@@ -23,13 +23,15 @@ def narrative_text(resource: dict[str, Any]) -> str:
 
 
 _KEY = re.compile(rb'"[A-Za-z_][A-Za-z0-9_]*":')
-_DIV = re.compile(rb'"div":"(?:[^"\\]|\\.)*"')
+# narrative (indexed for `_text`), and values that are addresses rather than words: ids, references, URLs
+_SKIPPED = re.compile(rb'"(?:div|id|reference|fullUrl|versionId|lastUpdated)":"(?:[^"\\]|\\.)*"'
+                      rb'|"(?:https?|urn):[^"]*"')
 
 
 def content_text_from_json(data: bytes) -> str:
-    """`content_text` from the serialised resource, without walking it in Python: member names are
-    dropped and the narrative left to `_text`. Values such as URLs stay, as words the tokenizer splits."""
-    return _KEY.sub(b" ", _DIV.sub(b" ", data)).decode("utf-8", "replace")
+    """`content_text` from the serialised resource, without walking it in Python: member names, ids,
+    references and URLs are dropped and the narrative left to `_text`."""
+    return _KEY.sub(b" ", _SKIPPED.sub(b" ", data)).decode("utf-8", "replace")
 
 
 def content_text(resource: dict[str, Any]) -> str:
