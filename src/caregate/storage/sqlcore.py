@@ -64,11 +64,8 @@ class SqlCore:
                          f"(?, ?, {', '.join('?' * len(c))})")
             for t, c in INDEX_COLUMNS.items()
         }
-        self._delete_index = {t: self._sql(f"DELETE FROM {t} WHERE rid = ?") for t in INDEX_TABLES}
         self._fts_insert = self._sql(dialect.fts_insert)
         self._fts_delete = self._sql(dialect.fts_delete)
-        lock = " FOR UPDATE" if dialect.name == "postgresql" else ""
-        self._q_current = self._sql(f"SELECT rid, version, deleted FROM resources WHERE type = ? AND id = ?{lock}")
         self._json_in: Callable[[bytes], Any] = (lambda b: b.decode()) if dialect.name == "postgresql" \
             else (lambda b: b)
         self._q_read = self._sql(
@@ -173,39 +170,36 @@ class SqlCore:
 
     # -- writes ------------------------------------------------------------------------------------
     def transact(self, conn: Conn, writes: Sequence[Write]) -> list[Stored]:
-        """Apply `writes` atomically; the caller commits (or rolls back on any exception)."""
+        """Apply `writes` atomically; the caller commits (or rolls back on any exception).
+
+        Statements are batched: one lookup of the current versions, multi-row inserts of new resources,
+        one update per changed resource, and index rows per table, so a 500-resource Bundle costs a handful
+        of round trips rather than thousands."""
         now = self.clock.now()
         lu = _us(now)
         last_updated = instant(now)
-        sql = self._sql
         cur = conn.cursor()
-        cur.execute(sql("INSERT INTO changes (ts, n) VALUES (?, ?) RETURNING t"), (lu, len(writes)))
+        cur.execute(self._sql("INSERT INTO changes (ts, n) VALUES (?, ?) RETURNING t"), (lu, len(writes)))
         t = cur.fetchone()[0]
+        state = self._current(cur, writes)  # (type, id) -> [rid | None, version, deleted]
+        existed = {row[0] for row in state.values()}
         out: list[Stored] = []
-        index_batches: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
-        history: list[tuple] = []
-        text_rows: list[tuple] = []
-        written: set[int] = set()
+        plans: list[tuple] = []  # (key, version, body | None, data | None, method)
+        inserts: list[tuple] = []
         for w in writes:
-            row = cur.execute(self._q_current, (w.type, w.id)).fetchone()
+            key = (w.type, w.id)
+            row = state.get(key)
+            if row is not None and row[0] is None:  # created earlier in this transaction: get its rid now
+                self._insert_new(cur, inserts, state)
+                inserts = []
             self._check_preconditions(w, row)
             if w.method == "delete":
                 if row is None or row[2]:
                     out.append(Stored(w.type, w.id, row[1] if row else 0, last_updated, True, b"", t, "noop"))
                     continue
-                rid, version = row[0], row[1] + 1
-                if rid in written:
-                    for batch in (*index_batches.values(), text_rows):
-                        batch[:] = [r for r in batch if r[0] != rid]
-                cur.execute(sql("UPDATE resources SET version = ?, lu = ?, last_updated = ?, deleted = 1, "
-                                "t = ?, json = ? WHERE rid = ?"),
-                            (version, lu, last_updated, t, self._json_in(b"{}"), rid))
-                for table in INDEX_TABLES:
-                    cur.execute(self._delete_index[table], (rid,))
-                cur.execute(self._fts_delete, (rid, rid))
-                history.append((rid, version, w.type, w.id, lu, last_updated, 1, "delete", t,
-                                self._json_in(b"{}")))
-                out.append(Stored(w.type, w.id, version, last_updated, True, b"", t, "delete"))
+                row[1], row[2] = row[1] + 1, 1
+                plans.append((key, row[1], None, None, "delete"))
+                out.append(Stored(w.type, w.id, row[1], last_updated, True, b"", t, "delete"))
                 continue
             assert w.resource is not None
             version = row[1] + 1 if row else 1
@@ -214,33 +208,83 @@ class SqlCore:
             if b"\\u0000" in data and _has_nul(body):
                 raise FhirError("invalid", f"{w.type}/{w.id} contains the character U+0000, which FHIR strings do "
                                            "not allow (https://hl7.org/fhir/R4/datatypes.html#string).")
-            if row is None:
-                cur.execute(sql("INSERT INTO resources (type, id, version, lu, last_updated, deleted, t, json) "
-                                "VALUES (?, ?, ?, ?, ?, 0, ?, ?) RETURNING rid"),
-                            (w.type, w.id, version, lu, last_updated, t, self._json_in(data)))
-                rid = cur.fetchone()[0]
-            else:
-                rid = row[0]
-                cur.execute(sql("UPDATE resources SET version = ?, lu = ?, last_updated = ?, deleted = 0, "
-                                "t = ?, json = ? WHERE rid = ?"),
-                            (version, lu, last_updated, t, self._json_in(data), rid))
-                for table in INDEX_TABLES:
-                    cur.execute(self._delete_index[table], (rid,))
-                cur.execute(self._fts_delete, (rid, rid))
-                if rid in written:  # written earlier in this transaction: its rows are still pending
-                    for batch in (*index_batches.values(), text_rows):
-                        batch[:] = [r for r in batch if r[0] != rid]
-            written.add(rid)
-            self._insert_text(cur, rid, body, text_rows, data)
             method = "create" if row is None or row[2] else "update"
-            history.append((rid, version, w.type, w.id, lu, last_updated, 0, method, t, self._json_in(data)))
-            self._index_rows(rid, w.type, body, index_batches)
-            out.append(Stored(w.type, w.id, version, last_updated, False, data, t, method))
-        if history:
-            cur.executemany(sql("INSERT INTO history (rid, version, type, id, lu, last_updated, deleted, method, "
-                                "t, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), history)
-        self._flush(cur, index_batches, text_rows)
+            if row is None:
+                state[key] = [None, version, 0]
+                inserts.append((w.type, w.id, version, lu, last_updated, t, self._json_in(data)))
+                method = "insert"
+            else:
+                row[1], row[2] = version, 0
+            plans.append((key, version, body, data, method))
+            out.append(Stored(w.type, w.id, version, last_updated, False, data, t,
+                              "create" if method == "insert" else method))
+        self._insert_new(cur, inserts, state)
+        self._apply(cur, plans, state, existed, lu, last_updated, t)
         return out
+
+    def _current(self, cur: Any, writes: Sequence[Write]) -> dict[tuple[str, str], list]:
+        """Current version rows of every resource the writes touch (locked on PostgreSQL)."""
+        by_type: dict[str, set[str]] = {}
+        for w in writes:
+            by_type.setdefault(w.type, set()).add(w.id)
+        lock = " FOR UPDATE" if self.d.name == "postgresql" else ""
+        state: dict[tuple[str, str], list] = {}
+        for type_, ids in by_type.items():
+            ordered = sorted(ids)
+            for i in range(0, len(ordered), 500):
+                chunk = ordered[i:i + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = cur.execute(self._sql(f"SELECT rid, id, version, deleted FROM resources WHERE type = ? "
+                                             f"AND id IN ({marks}) ORDER BY id{lock}"), (type_, *chunk)).fetchall()
+                for rid, id_, version, deleted in rows:
+                    state[(type_, id_)] = [rid, version, deleted]
+        return state
+
+    def _insert_new(self, cur: Any, inserts: list[tuple], state: dict[tuple[str, str], list]) -> None:
+        for i in range(0, len(inserts), 200):
+            chunk = inserts[i:i + 200]
+            values = ", ".join(["(?, ?, ?, ?, ?, 0, ?, ?)"] * len(chunk))
+            rows = cur.execute(self._sql("INSERT INTO resources (type, id, version, lu, last_updated, deleted, t, "
+                                         f"json) VALUES {values} RETURNING rid, type, id"),
+                               [v for row in chunk for v in row]).fetchall()
+            for rid, type_, id_ in rows:
+                state[(type_, id_)][0] = rid
+
+    def _apply(self, cur: Any, plans: list[tuple], state: dict[tuple[str, str], list], existed: set[int],
+               lu: int, last_updated: str, t: int) -> None:
+        """Resource rows, history, and the index rows of each resource's final version in this transaction."""
+        last = {key: i for i, (key, *_rest) in enumerate(plans)}
+        updates, history, stale = [], [], set()
+        batches: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
+        text_rows: list[tuple] = []
+        empty = self._json_in(b"{}")
+        for i, (key, version, body, data, method) in enumerate(plans):
+            rid = state[key][0]
+            if rid in existed:
+                stale.add(rid)
+            stored_json = empty if body is None else self._json_in(data)
+            deleted = 1 if body is None else 0
+            if method != "insert":
+                updates.append((version, lu, last_updated, deleted, t, stored_json, rid))
+            history.append((rid, version, key[0], key[1], lu, last_updated, deleted,
+                            "create" if method == "insert" else method, t, stored_json))
+            if body is not None and last[key] == i:
+                self._index_rows(rid, key[0], body, batches)
+                self._insert_text(cur, rid, body, text_rows, data)
+        if updates:
+            cur.executemany(self._sql("UPDATE resources SET version = ?, lu = ?, last_updated = ?, deleted = ?, "
+                                      "t = ?, json = ? WHERE rid = ?"), updates)
+        if stale:
+            ordered = sorted(stale)
+            for i in range(0, len(ordered), 500):
+                chunk = ordered[i:i + 500]
+                marks = ", ".join("?" * len(chunk))
+                for table in INDEX_TABLES:
+                    cur.execute(self._sql(f"DELETE FROM {table} WHERE rid IN ({marks})"), chunk)
+                cur.executemany(self._fts_delete, [(rid, rid) for rid in chunk])
+        cur.executemany(self._sql("INSERT INTO history (rid, version, type, id, lu, last_updated, deleted, method, "
+                                  "t, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), history)
+        self._flush(cur, batches, text_rows)
 
     @staticmethod
     def _check_preconditions(w: Write, row: tuple | None) -> None:

@@ -1,0 +1,250 @@
+"""Events and their numbers, derived from the change log (the durable truth) deterministically.
+
+The store writes a change-log row in the same transaction as every resource version, so a committed write
+is never missed and a rolled-back one never seen. Following the log in order of `t`, each change of a type
+some topic watches is tested against the topics' triggers (on the previous and the current version, both
+read back with `vread`) and each subscription's filters; a match is the subscription's next event
+(R5 `SubscriptionStatus.eventsSinceSubscriptionStart`, carried by the backport as
+`events-since-subscription-start`; http://hl7.org/fhir/uv/subscriptions-backport/notifications.html).
+
+A subscription's count starts at the change that created it, or that last changed its topic or filters.
+Every input is an immutable stored version, so any process replaying the log from that point derives the
+same events with the same numbers: after a crash, in another worker, or in `caregate subscriptions`.
+
+Ordering: SQLite commits writers one at a time, so `t` rises in commit order. On PostgreSQL a transaction
+takes its `t` when it starts and may commit after a later one; a missing `t` is therefore held back until it
+appears or `settle_seconds` pass (a rollback or a no-op leaves a permanent hole). A change that commits
+even later is still processed when seen (logged), so it is delivered, out of order, rather than lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import orjson
+
+from caregate.errors import FhirError
+from caregate.search.match import Indexed
+from caregate.search.query import parse
+from caregate.storage.base import Change, HistoryQuery, ResourceStore, Stored
+from caregate.subscriptions.model import FilterSet, Spec, read_spec
+from caregate.subscriptions.topics import TopicCatalog
+
+log = logging.getLogger("caregate.subscriptions")
+_HEAD_MARGIN = 1000  # on PostgreSQL, transactions this close to the newest `t` may still be in flight
+_LATE_WINDOW = 120.0  # seconds a skipped hole is re-checked for a late commit
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One notification event: the subscription's event number and the resource version that caused it."""
+
+    number: int
+    t: int
+    type: str
+    id: str
+    version: int
+    method: str
+    timestamp: str
+
+
+@dataclass(slots=True)
+class Tracked:
+    """A subscription as the log has shown it so far, with every event of its current count."""
+
+    spec: Spec
+    start_t: int
+    filters: FilterSet | None
+    events: list[Event] = field(default_factory=list)
+
+
+def _filters(spec: Spec, catalog: TopicCatalog) -> FilterSet | None:
+    if spec.topic is None:
+        return None
+    try:
+        return FilterSet(spec, catalog)
+    except FhirError:
+        return None
+
+
+class EventIndex:
+    """Follows the change log; `catch_up()` brings `subs` up to the newest committed change."""
+
+    def __init__(self, store: ResourceStore, catalog: TopicCatalog, *, settle_seconds: float = 0.0,
+                 batch: int = 1000) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.settle_seconds = settle_seconds
+        self.batch = batch
+        self.subs: dict[str, Tracked] = {}
+        self.cursor: int | None = None  # the last `t` applied; None until bootstrapped
+        self._lock = asyncio.Lock()
+        self._holes: dict[int, float] = {}  # first missing t -> monotonic time it was first seen missing
+        self._skipped: dict[int, float] = {}  # t passed over as a hole -> when
+        self._listeners: list[Callable[[set[str]], None]] = []
+
+    def listen(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:
+        """Call `callback(ids)` with the subscriptions that changed or gained events; returns the remover."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    async def catch_up(self) -> None:
+        async with self._lock:
+            if self.cursor is None:
+                self.cursor = await self._bootstrap()
+            touched: set[str] = set()
+            try:
+                await self._recheck_skipped(touched)
+                while await self._step(touched):
+                    pass
+            finally:
+                if touched:
+                    for callback in list(self._listeners):
+                        callback(touched)
+
+    # -- start ---------------------------------------------------------------------------------------------
+    async def _bootstrap(self) -> int:
+        """Where replay starts: just before the oldest current subscription's count began."""
+        newest = await self.store.history(HistoryQuery(count=1))
+        head = newest.items[0].t if newest.items else 0
+        start = max(0, head - _HEAD_MARGIN) if self.settle_seconds > 0 else head
+        for sub in await self._current_subscriptions():
+            start = min(start, await self._count_start(sub.id) - 1)
+        return max(start, 0)
+
+    async def _current_subscriptions(self) -> list[Stored]:
+        query = parse("Subscription", [("_count", "500")], self.catalog.registry)
+        query.total = "none"
+        found: list[Stored] = []
+        while True:
+            page = await self.store.search(query, 500)  # type: ignore[call-arg]
+            found += page.items
+            if not page.next_cursor:
+                return found
+            query.cursor = page.next_cursor
+
+    async def _count_start(self, id_: str) -> int:
+        """`t` of the oldest version in the unbroken run of versions with today's topic and filters."""
+        start, key, cursor = 0, None, None
+        while True:
+            page = await self.store.history(HistoryQuery(type="Subscription", id=id_, count=200, cursor=cursor))
+            for version in page.items:  # newest first
+                if version.deleted:
+                    return start
+                vkey = read_spec(orjson.loads(version.json), self.catalog).criteria_key
+                if key is not None and vkey != key:
+                    return start
+                key, start = vkey, version.t
+            if not page.next_cursor:
+                return start
+            cursor = page.next_cursor
+
+    # -- following -----------------------------------------------------------------------------------------
+    async def _step(self, touched: set[str]) -> bool:
+        """Apply the next whole transactions; True when more may follow at once."""
+        assert self.cursor is not None
+        limit = self.batch
+        changes = await self.store.changes(self.cursor, limit)
+        while len(changes) >= limit and changes[0].t == changes[-1].t:  # one transaction larger than a batch
+            limit *= 4
+            changes = await self.store.changes(self.cursor, limit)
+        if not changes:
+            return False
+        full = len(changes) >= limit
+        if full:  # the last transaction may be cut short by the limit: leave it for the next step
+            last = changes[-1].t
+            changes = [c for c in changes if c.t != last]
+        i = 0
+        while i < len(changes):
+            t = changes[i].t
+            if not self._may_pass(t):
+                return False
+            j = i
+            while j < len(changes) and changes[j].t == t:
+                await self._apply(changes[j], touched)
+                j += 1
+            self.cursor = t
+            i = j
+        return full
+
+    def _may_pass(self, t: int) -> bool:
+        assert self.cursor is not None
+        expected = self.cursor + 1
+        if t == expected or self.settle_seconds <= 0:
+            return True
+        now = time.monotonic()
+        first_seen = self._holes.setdefault(expected, now)
+        if now - first_seen < self.settle_seconds:
+            return False
+        del self._holes[expected]
+        self._skipped.update((hole, now) for hole in range(expected, min(t, expected + 1000)))
+        return True
+
+    async def _recheck_skipped(self, touched: set[str]) -> None:
+        """Look again, for a while, at the holes passed over: a very late commit is delivered, not lost."""
+        now = time.monotonic()
+        self._skipped = {t: when for t, when in self._skipped.items() if now - when < _LATE_WINDOW}
+        if not self._skipped:
+            return
+        late = [c for c in await self.store.changes(min(self._skipped) - 1, self.batch) if c.t in self._skipped]
+        if late:
+            log.warning("a change committed after its place in the log was passed; delivering it late",
+                        extra={"fields": {"t": late[0].t}})
+        for change in late:
+            self._skipped.pop(change.t, None)
+            await self._apply(change, touched)
+
+    async def _apply(self, change: Change, touched: set[str]) -> None:
+        if change.type == "Subscription":
+            await self._apply_subscription(change, touched)
+            return
+        interested = [s for s in self.subs.values()
+                      if s.filters is not None and s.spec.topic is not None
+                      and change.type in s.spec.topic.resource_types]
+        if not interested:
+            return
+        previous, current, stamp = await self._versions(change)
+        fired = self.catalog.fired(change.type, change.method, previous, current)
+        focus = current or previous
+        if not fired or focus is None:
+            return
+        for sub in interested:
+            assert sub.spec.topic is not None and sub.filters is not None
+            if sub.spec.topic.name in fired and sub.filters(change.type, focus):
+                sub.events.append(Event(len(sub.events) + 1, change.t, change.type, change.id, change.version,
+                                        change.method, stamp))
+                touched.add(sub.spec.id)
+
+    async def _versions(self, change: Change) -> tuple[Indexed | None, Indexed | None, str]:
+        """The version before the change (None for a create) and after it (None for a delete), indexed."""
+        registry = self.catalog.registry
+        this = await self.store.vread(change.type, change.id, change.version)
+        stamp = this.last_updated if this is not None else ""
+        current = None
+        if this is not None and not this.deleted and change.method != "delete":
+            current = Indexed(orjson.loads(this.json), registry)
+        previous = None
+        if change.version > 1 and change.method != "create":
+            before = await self.store.vread(change.type, change.id, change.version - 1)
+            if before is not None and not before.deleted:
+                previous = Indexed(orjson.loads(before.json), registry)
+        return previous, current, stamp
+
+    async def _apply_subscription(self, change: Change, touched: set[str]) -> None:
+        touched.add(change.id)
+        if change.method == "delete":
+            self.subs.pop(change.id, None)
+            return
+        stored = await self.store.vread("Subscription", change.id, change.version)
+        if stored is None or stored.deleted:
+            return
+        spec = read_spec(orjson.loads(stored.json), self.catalog)
+        known = self.subs.get(change.id)
+        if known is None or known.spec.criteria_key != spec.criteria_key:
+            self.subs[change.id] = Tracked(spec, change.t, _filters(spec, self.catalog))
+        else:
+            known.spec = spec
