@@ -14,6 +14,10 @@ needs at run time (the package never reads the bundles itself):
   expression restricted to each base type (`expressions`), target, multipleOr, multipleAnd, modifier,
   comparator and component (definition url and expression).
 - `compartment-patient.json`: resource type -> the parameters placing it in the Patient compartment.
+- `xml-model.json`: what converting between the XML and JSON formats needs (xml.html, json.html): every
+  resource, complex datatype and backbone element with its elements in definition order (choice elements
+  expanded by type suffix, `valueQuantity`), each as [type code, repeats, representation], and every
+  primitive type with its JSON representation (boolean, number or string).
 - `PROVENANCE.md`: where the data came from.
 
 Each file holds one entry per line so that regenerating after a change gives readable diffs.
@@ -125,6 +129,69 @@ def elements(sds: Iterable[dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
     return {name: model[name] for name in sorted(model)}
 
 
+# JSON represents these primitives as numbers and `boolean` as true/false; all others are strings
+# (https://hl7.org/fhir/R4/json.html, primitive types).
+_JSON_NUMBERS = frozenset({"integer", "decimal", "positiveInt", "unsignedInt"})
+
+
+def _representation(el: dict[str, Any], type_code: str) -> str:
+    """How an element is written in XML: `attribute` (xmlAttr: `id` of elements, `url` of Extension, the
+    `value` of primitives), `xhtml` (Narrative.div, kept as XHTML) or `element` (https://hl7.org/fhir/R4/xml.html)."""
+    if "xmlAttr" in el.get("representation", ()):
+        return "attribute"
+    if type_code == "xhtml" or "xhtml" in el.get("representation", ()):
+        return "xhtml"
+    return "element"
+
+
+def xml_model(sds: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Type name (or backbone path) -> its kind and its elements in the order the XML format requires.
+
+    Unlike `elements()`, this keeps `id`, `extension` and `modifierExtension`, keeps the snapshot order (XML
+    elements must appear in it, https://hl7.org/fhir/R4/xml.html) and names choice elements as JSON and XML
+    spell them: one entry per allowed type, `value[x]` with type `Quantity` becoming `valueQuantity`
+    (formats.html#choice).
+    Each element is [type code, repeats (max != "1"), representation]. Constraining profiles
+    (SimpleQuantity) and abstract types are left out: instances always use the base type's elements.
+    """
+    model: dict[str, dict[str, Any]] = {}
+    for sd in sds:
+        kind = sd.get("kind")
+        if sd.get("abstract") or sd.get("derivation") == "constraint":
+            continue
+        if kind == "primitive-type":
+            name = sd["type"]
+            json_type = "boolean" if name == "boolean" else "number" if name in _JSON_NUMBERS else "string"
+            model[name] = {"kind": "primitive", "json": json_type}
+            continue
+        if kind not in ("resource", "complex-type"):
+            continue
+        snapshot = sd.get("snapshot", {}).get("element", [])
+        parents = {el["path"].rsplit(".", 1)[0] for el in snapshot if "." in el["path"]}
+        model[sd["type"]] = {"kind": kind, "elements": {}}
+        for el in snapshot:
+            path: str = el["path"]
+            if "." not in path:
+                continue
+            parent, name = path.rsplit(".", 1)
+            if "contentReference" in el:
+                types = [el["contentReference"].split("#", 1)[1]]
+            else:
+                types = list(dict.fromkeys(_type_code(t) for t in el.get("type", [])))
+                if types in (["BackboneElement"], ["Element"]) and path in parents:
+                    types = [path]
+            holder = model.setdefault(parent, {"kind": "backbone", "elements": {}})["elements"]
+            repeats = el.get("max") != "1"
+            if name.endswith("[x]"):
+                for code in types:
+                    holder[name[:-3] + code[0].upper() + code[1:]] = [code, repeats, _representation(el, code)]
+            elif len(types) == 1:
+                holder[name] = [types[0], repeats, _representation(el, types[0])]
+            else:
+                raise ValueError(f"{path}: {len(types)} types on an element that is not a choice")
+    return {name: model[name] for name in sorted(model)}
+
+
 def summary_elements(resource_sds: Iterable[dict[str, Any]], types: dict[str, str]) -> dict[str, list[str]]:
     """Top-level elements marked `isSummary` per resource type, for `_summary=true` (search.html#summary)."""
     out: dict[str, list[str]] = {}
@@ -211,6 +278,8 @@ build {info.get("buildId", "?")} ({info.get("date", "?")}), https://hl7.org/fhir
 | elements.json | snapshots of profiles-resources and profiles-types | {counts["elements"]} types |
 | search-parameters.json | search-parameters | {counts["search-parameters"]} |
 | compartment-patient.json | compartmentdefinition-patient | {counts["compartment-patient"]} |
+| xml-model.json | snapshots of profiles-resources and profiles-types (XML/JSON conversion) | \
+{counts["xml-model"]} types |
 
 Notes on the source:
 
@@ -232,11 +301,8 @@ def generate(source: Path) -> dict[str, bytes]:
         if sd.get("fhirVersion") != FHIR_VERSION
     ]
     resource_sds = [sd for sd in resource_sds_all if sd.get("fhirVersion") == FHIR_VERSION]
-    type_sds = [
-        sd
-        for sd in _structure_definitions(source / "profiles-types.json.gz")
-        if sd.get("kind") == "complex-type"
-    ]
+    all_type_sds = _structure_definitions(source / "profiles-types.json.gz")
+    type_sds = [sd for sd in all_type_sds if sd.get("kind") == "complex-type"]
     types = resource_types(resource_sds)
     model = elements([*resource_sds, *type_sds])
     params = search_parameters(_bundle_resources(source / "search-parameters.json.gz"), types)
@@ -247,6 +313,7 @@ def generate(source: Path) -> dict[str, bytes]:
                 "published"
             )
     summaries = summary_elements(resource_sds, types)
+    xml = xml_model([*resource_sds, *all_type_sds])
     compartment = patient_compartment(_bundle_resources(source / "compartmentdefinition-patient.json.gz")[0])
     version_path = source / "version.info.gz"
     version_info = ""
@@ -259,6 +326,7 @@ def generate(source: Path) -> dict[str, bytes]:
         "search-parameters": len(params),
         "compartment-patient": len(compartment),
         "summary-elements": len(summaries),
+        "xml-model": len(xml),
     }
     return {
         "resource-types.json": _lines(types),
@@ -266,6 +334,7 @@ def generate(source: Path) -> dict[str, bytes]:
         "search-parameters.json": _lines(params),
         "compartment-patient.json": _lines(compartment),
         "summary-elements.json": _lines(summaries),
+        "xml-model.json": _lines(xml),
         "PROVENANCE.md": _provenance(counts, version_info, skipped),
     }
 

@@ -1,10 +1,10 @@
 """The element model both directions of the XML conversion walk, read from the generated `xml-model.json`.
 
-`tools/gendefs.py` derives the file from the R4 StructureDefinition snapshots. XML needs more than JSON does:
-elements must be written in definition order (https://hl7.org/fhir/R4/xml.html#1.17.1), some elements are
+`tools/gendefs.py` derives the file from the R4 StructureDefinition snapshots. XML needs more than JSON
+does: elements must be written in definition order (https://hl7.org/fhir/R4/xml.html), some elements are
 attributes (`id` of elements, `url` of Extension, `value` of primitives) and the narrative `div` is XHTML.
-JSON in turn needs to know which elements repeat (always arrays, json.html#1.19.2) and which primitives are
-numbers or booleans (json.html#primitive).
+JSON in turn needs to know which elements repeat (always arrays) and which primitives are numbers or
+booleans (https://hl7.org/fhir/R4/json.html).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The rules (https://hl7.org/fhir/R4/xml.html and json.html):
 
 - the root element is the resource, in the namespace `http://hl7.org/fhir`; its name is the `resourceType`;
 - a primitive is `<name value="..." id="...">` with optional `<extension>` children; in JSON the value is a
-  string, number or boolean under `name`, and the id and extensions go to `_name` (json.html#primitive);
+  string, number or boolean under `name`, and the id and extensions go to `_name` (json.html, primitive types);
 - an element that may repeat is always a JSON array, even with one item; for repeating primitives `name` and
   `_name` are parallel arrays padded with null, and an array holding only nulls is left out;
 - `id` on elements and `url` on Extension are XML attributes, JSON properties like any other;
@@ -23,14 +23,15 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from caregate.fhir.xmlformat.errors import FhirFormatError, FhirStructureError, FhirValueError
+from caregate.fhir.xmlformat.frames import Complex, Frame, Holder, Primitive, add_primitive, tidy
 from caregate.fhir.xmlformat.model import (
+    ATTRIBUTE,
     COMPLEX,
     FHIR_NS,
     PRIMITIVE,
     RESOURCE,
     XHTML,
     XHTML_NS,
-    Element,
     TypeModel,
     resource_model,
     type_model,
@@ -39,7 +40,11 @@ from caregate.fhir.xmlformat.safe import new_parser, run_parser
 from caregate.fhir.xmlformat.values import from_xml_text
 from caregate.fhir.xmlformat.xhtml import XhtmlCapture
 
-__all__ = ["parse_xml"]
+__all__ = ["MAX_DEPTH", "parse_xml"]
+
+MAX_DEPTH = 200
+"""Deepest element nesting accepted (FHIR resources, and XHTML inside a div, each): real resources stay far
+below it, and it keeps whatever walks the result recursively (orjson, FHIRPath, to_xml) within its limits."""
 
 
 def parse_xml(data: bytes | str) -> dict[str, Any]:
@@ -53,61 +58,20 @@ def parse_xml(data: bytes | str) -> dict[str, Any]:
     return _Reader(data).read()
 
 
-class _Complex:
-    """A resource, datatype or backbone element being read into `obj`."""
-
-    __slots__ = ("index", "label", "model", "obj", "pending")
-
-    def __init__(self, model: TypeModel, obj: dict[str, Any], label: str | None, index: int) -> None:
-        self.model = model
-        self.obj = obj
-        self.label = label  # None for a resource inside a holder: the holder names the place
-        self.index = index  # position in its array, -1 when the element does not repeat
-        self.pending: list[str] | None = None  # repeating primitives whose arrays are tidied at the end
-
-
-class _Primitive:
-    __slots__ = ("element", "extras", "index", "label", "value")
-
-    def __init__(self, element: Element, index: int) -> None:
-        self.element = element
-        self.label = element.name
-        self.index = index
-        self.value: Any = None
-        self.extras: dict[str, Any] | None = None
-
-
-class _Holder:
-    """`contained`, `Bundle.entry.resource` and the like: one resource element inside."""
-
-    __slots__ = ("index", "label", "resource", "type")
-
-    def __init__(self, label: str, index: int, type_code: str) -> None:
-        self.label = label
-        self.index = index
-        self.type = type_code  # `Resource`, or the one resource type allowed
-        self.resource: dict[str, Any] | None = None
-
-
-_Frame = _Complex | _Primitive | _Holder
-
-
 class _Reader:
     def __init__(self, data: bytes | str) -> None:
         if isinstance(data, str):
-            self.source: bytes | None = data.encode("utf-8")
-            self.parser = new_parser("UTF-8")
+            self.input = data.encode("utf-8")
+            self.parser = new_parser("UTF-8")  # the text's own encoding declaration no longer applies
         elif isinstance(data, bytes | bytearray | memoryview):
-            self.source = bytes(data)
+            self.input = bytes(data)
             self.parser = new_parser(None)
-            if self.source[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in self.source[:2]:
-                self.source = None  # UTF-16 or UTF-32: the div cannot be sliced from the bytes as UTF-8
-            else:
-                self.parser.XmlDeclHandler = self._declaration
+            self.parser.XmlDeclHandler = self._declaration
         else:
             raise TypeError(f"parse_xml takes bytes or str, not {type(data).__name__}")
-        self.input = self.source if self.source is not None else bytes(data)  # type: ignore[arg-type]
-        self.stack: list[_Frame] = []
+        # The div's source text is kept only when the input is UTF-8 (xhtml.py); UTF-16 and UTF-32 show NULs.
+        self.source: bytes | None = None if b"\x00" in self.input[:4] else self.input
+        self.stack: list[Frame] = []
         self.result: dict[str, Any] | None = None
         self.xhtml: XhtmlCapture | None = None
         self.declared: list[str] = []
@@ -159,18 +123,22 @@ class _Reader:
         if declared:
             self.declared = []
         if self.xhtml is not None:
+            if len(self.xhtml.stack) >= MAX_DEPTH:
+                self._fail(FhirStructureError, f"the narrative nests elements more than {MAX_DEPTH} deep")
             self.xhtml.open(tag, attrs, declared)
             return
         ns, _, local = tag.rpartition(" ")
+        if len(self.stack) >= MAX_DEPTH:
+            self._fail(FhirStructureError, f"elements nest more than {MAX_DEPTH} deep")
         if not self.stack:
             self.stack.append(self._resource(ns, local, attrs, local))
             return
         parent = self.stack[-1]
-        if isinstance(parent, _Complex):
+        if isinstance(parent, Complex):
             frame = self._child(parent, ns, local, tag, attrs, declared)
             if frame is not None:
                 self.stack.append(frame)
-        elif isinstance(parent, _Primitive):
+        elif isinstance(parent, Primitive):
             if ns != FHIR_NS or local != "extension":
                 self._fail(FhirStructureError, f"a primitive element holds only extensions, not <{local}>")
             if parent.extras is None:
@@ -178,7 +146,7 @@ class _Reader:
             extension = type_model("Extension")
             assert extension is not None
             index = len(parent.extras.get("extension", ()))
-            self.stack.append(_Complex(extension, self._attributes(extension, attrs, local), local, index))
+            self.stack.append(Complex(extension, self._attributes(extension, attrs, local), local, index))
         else:
             if parent.resource is not None:
                 self._fail(FhirStructureError, f"<{parent.label}> holds one resource only")
@@ -186,30 +154,30 @@ class _Reader:
                 self._fail(FhirStructureError, f"<{parent.label}> holds a {parent.type}, not <{local}>")
             self.stack.append(self._resource(ns, local, attrs, None))
 
-    def _resource(self, ns: str, local: str, attrs: dict[str, str], label: str | None) -> _Complex:
+    def _resource(self, ns: str, local: str, attrs: dict[str, str], label: str | None) -> Complex:
         if ns != FHIR_NS:
             where = f"namespace {ns}" if ns else "no namespace"
             self._fail(FhirStructureError, f"<{local}> is in {where}: FHIR resources are in {FHIR_NS}", local)
         model = resource_model(local)
         if model is None:
             self._fail(FhirStructureError, f"<{local}> is not an R4 resource type", local)
-        return _Complex(model, self._attributes(model, attrs, local), label, -1)
+        return Complex(model, self._attributes(model, attrs, local), label, -1)
 
     def _attributes(self, model: TypeModel, attrs: dict[str, str], local: str) -> dict[str, Any]:
         obj: dict[str, Any] = {"resourceType": local} if model.is_resource else {}
         for name, text in attrs.items():
             element = model.elements.get(name)
-            if element is not None and element.kind == "attribute":
+            if element is not None and element.kind == ATTRIBUTE:
                 obj[name] = text
             elif " " not in name:  # attributes in other namespaces (xsi:schemaLocation) are not FHIR's
                 self._fail(FhirStructureError, f"unknown attribute {name!r} on <{local}>", local)
         return obj
 
     def _child(
-        self, parent: _Complex, ns: str, local: str, tag: str, attrs: dict[str, str], declared: list[str]
-    ) -> _Frame | None:
+        self, parent: Complex, ns: str, local: str, tag: str, attrs: dict[str, str], declared: list[str]
+    ) -> Frame | None:
         element = parent.model.elements.get(local)
-        if element is None or element.kind == "attribute":
+        if element is None or element.kind == ATTRIBUTE:
             self._fail(FhirStructureError, f"unknown element <{local}> in {parent.model.name}", local)
         obj = parent.obj
         if element.kind == XHTML:
@@ -229,7 +197,7 @@ class _Reader:
         else:
             index = -1
         if element.kind == PRIMITIVE:
-            frame = _Primitive(element, index)
+            frame = Primitive(element, index)
             for name, text in attrs.items():
                 if name == "value":
                     try:
@@ -244,12 +212,12 @@ class _Reader:
         if element.kind == COMPLEX:
             model = type_model(element.type)
             assert model is not None, element.type
-            return _Complex(model, self._attributes(model, attrs, local), local, index)
+            return Complex(model, self._attributes(model, attrs, local), local, index)
         assert element.kind == RESOURCE
         for name in attrs:
             if " " not in name:
                 self._fail(FhirStructureError, f"unknown attribute {name!r} on <{local}>", local)
-        return _Holder(local, index, element.type)
+        return Holder(local, index, element.type)
 
     def _end(self, _tag: str) -> None:
         xhtml = self.xhtml
@@ -257,13 +225,13 @@ class _Reader:
             if xhtml.close():
                 self.xhtml = None
                 parent = self.stack[-1]
-                assert isinstance(parent, _Complex)
+                assert isinstance(parent, Complex)
                 parent.obj["div"] = xhtml.finish(self.source, self.parser.CurrentByteIndex)
             return
         frame = self.stack[-1]
-        if isinstance(frame, _Complex):
-            value: Any = _tidy(frame)
-        elif isinstance(frame, _Holder):
+        if isinstance(frame, Complex):
+            value: Any = tidy(frame)
+        elif isinstance(frame, Holder):
             if frame.resource is None:
                 self._fail(FhirStructureError, f"<{frame.label}> must hold a resource")
             value = frame.resource
@@ -271,49 +239,19 @@ class _Reader:
             if frame.value is None and not frame.extras:
                 self._fail(FhirValueError, "a primitive element needs a value, an id or extensions")
             self.stack.pop()
-            _add_primitive(self.stack[-1], frame)  # type: ignore[arg-type]
+            add_primitive(self.stack[-1], frame)  # type: ignore[arg-type]
             return
         self.stack.pop()
         if not self.stack:
             self.result = value
             return
         parent = self.stack[-1]
-        if isinstance(parent, _Complex):
+        if isinstance(parent, Complex):
             if frame.index >= 0:
                 parent.obj.setdefault(frame.label, []).append(value)
             else:
                 parent.obj[frame.label] = value  # type: ignore[index]
-        elif isinstance(parent, _Primitive):
+        elif isinstance(parent, Primitive):
             parent.extras.setdefault("extension", []).append(value)  # type: ignore[union-attr]
         else:
             parent.resource = value
-
-
-def _add_primitive(parent: _Complex, frame: _Primitive) -> None:
-    obj, name = parent.obj, frame.label
-    if frame.index < 0:
-        if frame.value is not None:
-            obj[name] = frame.value
-        if frame.extras:
-            obj["_" + name] = frame.extras
-        return
-    values = obj.get(name)
-    if values is None:
-        values = obj[name] = []
-        obj["_" + name] = []
-        if parent.pending is None:
-            parent.pending = []
-        parent.pending.append(name)
-    values.append(frame.value)
-    obj["_" + name].append(frame.extras or None)
-
-
-def _tidy(frame: _Complex) -> dict[str, Any]:
-    """Drop the value or `_` array of a repeating primitive when it holds only nulls (json.html#primitive)."""
-    obj = frame.obj
-    for name in frame.pending or ():
-        if all(v is None for v in obj[name]):
-            del obj[name]
-        if all(e is None for e in obj["_" + name]):
-            del obj["_" + name]
-    return obj

@@ -1,9 +1,9 @@
 """An expat parser that refuses DOCTYPEs and entity declarations, and reports syntax errors with positions.
 
-FHIR XML never needs a DTD (https://hl7.org/fhir/R4/xml.html: "a DTD is not used" and the security page
-asks servers to guard against XXE, security.html#6.1.0.4). Refusing any DOCTYPE up front rules out external
-entities (XXE) and entity expansion ("billion laughs") alike; without a DTD an entity reference other than
-the five predefined ones is already a well-formedness error.
+FHIR XML is defined without a DTD (https://hl7.org/fhir/R4/xml.html), and the FHIR security page asks
+servers to guard against XML external entity attacks (https://hl7.org/fhir/R4/security.html). Refusing
+any DOCTYPE up front rules out external entities (XXE) and entity expansion ("billion laughs") alike;
+without a DTD an entity reference other than the five predefined ones is already a well-formedness error.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Primitive values between the XML `value` attribute and JSON scalars, and XML attribute escaping.
 
 XML carries every primitive as the text of a `value` attribute; JSON writes booleans as true/false and
-integer, decimal, positiveInt and unsignedInt as numbers (https://hl7.org/fhir/R4/json.html#primitive).
+integer, decimal, positiveInt and unsignedInt as numbers (https://hl7.org/fhir/R4/json.html, primitive types).
 
-Decimals must keep their written precision (datatypes.html#decimal: `1.50` is not `1.5`), but a Python float
-cannot remember trailing zeros. So a decimal becomes:
+Decimals must keep their written precision (https://hl7.org/fhir/R4/datatypes.html, decimal: `1.50` is
+not `1.5`), but a Python float cannot remember trailing zeros. So a decimal becomes:
 
 - an `int` when written without fraction or exponent (`185`), exactly what orjson gives for JSON `185`;
 - a `float` when `repr()` of that float gives back the very text written (`1.5`, `36.6`, `1e-07`);
@@ -33,7 +33,7 @@ _INTEGER = re.compile(r"-?[0-9]+\Z")
 _INTEGER_TYPES = frozenset({"integer", "positiveInt", "unsignedInt"})
 # Characters XML 1.0 cannot hold at all, not even as character references (XML 1.0 section 2.2).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_ATTRIBUTE_SPECIAL = re.compile("[&<>\"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ATTRIBUTE_SPECIAL = re.compile('[&<>"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
 
 
 class FhirDecimal(float):

@@ -3,9 +3,9 @@
 The reverse of reader.py (https://hl7.org/fhir/R4/xml.html, json.html): `name`/`_name` pairs become
 `<name id="..." value="..."><extension .../></name>`, parallel arrays of repeating primitives are zipped back
 (a null on either side is simply absent), `id` and Extension `url` become attributes, resources inside
-resources are wrapped in their element, and the div is embedded as XHTML. XML requires definition order
-(xml.html#1.17.1: "elements SHALL appear in the order defined"), which JSON does not keep, so the keys of
-each object are sorted by their place in the model. Unknown properties and values of the wrong JSON type are
+resources are wrapped in their element, and the div is embedded as XHTML. XML requires elements in the
+order the definitions give (https://hl7.org/fhir/R4/xml.html), which JSON does not keep, so the keys of each
+object are sorted by their place in the model. Unknown properties and values of the wrong JSON type are
 errors naming their location.
 """
 
@@ -43,7 +43,10 @@ def to_xml(resource: dict[str, Any], *, pretty: bool = False) -> bytes:
     of the wrong JSON type or characters XML 1.0 cannot hold.
     """
     writer = _Writer(pretty)
-    writer.resource(resource, None, 0, root=True)
+    try:
+        writer.resource(resource, None, 0, root=True)
+    except RecursionError:
+        raise FhirStructureError("the resource is nested too deeply to write as XML") from None
     return "".join(writer.out).encode("utf-8")
 
 
@@ -135,16 +138,20 @@ class _Writer:
                 if element.kind == COMPLEX:
                     self._complex(name, item, element, here, depth)
                 elif element.kind == RESOURCE:
-                    if element.type != "Resource" and isinstance(item, dict) and item.get("resourceType") != element.type:
-                        self._fail(FhirStructureError, f"{name} must be a {element.type} resource", here)
-                    indent = self._indent(depth)
-                    self.out.append(f"{indent}<{name}>")
-                    self.resource(item, here, depth + 1)
-                    self.out.append(f"{indent}</{name}>")
+                    self._wrapped(name, item, element, here, depth)
                 else:  # the narrative div
                     if not isinstance(item, str):
                         self._fail(FhirValueError, f"the div must be a string of XHTML, not {_kind(item)}", here)
                     self.out.append(self._indent(depth) + div_for_xml(item, _format(here)))
+
+    def _wrapped(self, name: str, item: object, element: Element, loc: _Loc, depth: int) -> None:
+        """A resource inside a resource: `<contained><Patient>...</Patient></contained>` (xml.html)."""
+        if element.type != "Resource" and isinstance(item, dict) and item.get("resourceType") != element.type:
+            self._fail(FhirStructureError, f"{name} must be a {element.type} resource", loc)
+        indent = self._indent(depth)
+        self.out.append(f"{indent}<{name}>")
+        self.resource(item, loc, depth + 1)
+        self.out.append(f"{indent}</{name}>")
 
     def _complex(self, name: str, value: object, element: Element, loc: _Loc, depth: int) -> None:
         if not isinstance(value, dict):
@@ -184,20 +191,22 @@ class _Writer:
 
     def _primitive(self, name: str, value: object, extras: object, element: Element, loc: _Loc, depth: int) -> None:
         start = f"{self._indent(depth)}<{name}"
-        extensions = None
+        extensions: object = None
+        has_id = False
         if extras is not None:
             if not isinstance(extras, dict):
                 self._fail(FhirStructureError, f"_{name} must hold objects with id and extension", loc)
             for key, item in extras.items():
                 if key == "id" and item is not None:
                     start += f' id="{self._text(item, _ID, loc)}"'
+                    has_id = True
                 elif key == "extension":
                     extensions = item
                 elif key != "id":
                     self._fail(FhirStructureError, f"unknown property {key!r} in _{name}", loc)
         if value is not None:
             start += f' value="{self._text(value, element, loc)}"'
-        elif extensions is None and " id=" not in start:
+        elif not extensions and not has_id:
             self._fail(FhirValueError, f"{name} needs a value, an id or extensions", loc)
         if not extensions:
             self.out.append(start + "/>")

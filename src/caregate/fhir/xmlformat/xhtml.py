@@ -1,8 +1,8 @@
 """The narrative `div`: XHTML inside FHIR XML, one string in FHIR JSON.
 
 JSON holds the whole div, with its XHTML namespace declaration, as a string (https://hl7.org/fhir/R4/json.html
-"the XHTML is represented as a single string"); XML holds it as an element tree in the XHTML namespace
-(xml.html, narrative.html#xhtml). Whenever the div in the input declares its own namespace and uses no
+the whole XHTML fragment is a single string); XML holds it as an element tree in the XHTML namespace
+(xml.html, https://hl7.org/fhir/R4/narrative.html). Whenever the div in the input declares its own namespace and uses no
 prefix declared outside it, its exact source text is kept (character references, quoting and whitespace
 included), so a JSON div written into XML and read back is the same string, and XML's div reaches JSON as the
 author wrote it. Otherwise the captured tree is written out again as XHTML with the namespace declared on the
