@@ -93,11 +93,41 @@ async def test_bad_input_gets_an_operation_outcome(client, method, path, body, s
         assert where in issue["expression"][0]
 
 
-async def test_xml_is_refused_clearly(client) -> None:
-    r = await client.get("/fhir/metadata", headers={"Accept": "application/fhir+xml"})
+async def test_xml_in_and_out(client) -> None:
+    xml = (b'<Patient xmlns="http://hl7.org/fhir"><name><family value="Owusu"/><given value="Ama"/></name>'
+           b'<birthDate value="1990-01-02"/></Patient>')
+    r = await client.post("/fhir/Patient", content=xml, headers={"Content-Type": "application/fhir+xml"})
+    assert r.status_code == 201
+    pid = r.json()["id"]
+    assert r.json()["name"][0]["family"] == "Owusu"
+    r = await client.get(f"/fhir/Patient/{pid}", headers={"Accept": "application/fhir+xml"})
+    assert r.headers["content-type"].startswith("application/fhir+xml")
+    assert b'<family value="Owusu"/>' in r.content
+    r = await client.get(f"/fhir/Patient/{pid}?_format=xml")
+    assert r.content.startswith(b"<?xml")
+    bundle = await client.get("/fhir/Patient?family=owusu&_format=xml")
+    assert b"<Bundle" in bundle.content and b"Owusu" in bundle.content
+    bad = await client.post("/fhir/Patient", content=b"<Patient xmlns='http://hl7.org/fhir'><nope/></Patient>",
+                            headers={"Content-Type": "application/fhir+xml"})
+    assert bad.status_code == 400
+    assert bad.json()["issue"][0]["diagnostics"].startswith("The body is not valid FHIR XML")
+    err = await client.get("/fhir/Patient/missing", headers={"Accept": "application/fhir+xml"})
+    assert err.status_code == 404 and b"<OperationOutcome" in err.content
+
+
+async def test_unsupported_formats_are_refused_clearly(client) -> None:
+    r = await client.get("/fhir/metadata", headers={"Accept": "text/csv"})
     assert r.status_code == 406
-    r = await client.post("/fhir/Patient", content=b"<Patient/>", headers={"Content-Type": "application/fhir+xml"})
+    r = await client.post("/fhir/Patient", content=b"a,b", headers={"Content-Type": "text/csv"})
     assert r.status_code == 415
+
+
+async def test_decimal_precision_from_xml_is_kept(client) -> None:
+    xml = (b'<Observation xmlns="http://hl7.org/fhir"><status value="final"/><code><text value="t"/></code>'
+           b'<valueQuantity><value value="1.50"/><unit value="mg"/></valueQuantity></Observation>')
+    r = await client.post("/fhir/Observation", content=xml, headers={"Content-Type": "application/fhir+xml"})
+    assert r.status_code == 201
+    assert b'"value":1.50' in r.content
 
 
 async def test_if_match_optimistic_locking(client) -> None:

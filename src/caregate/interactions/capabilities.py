@@ -6,6 +6,8 @@ routes, and every search parameter the index and the query compiler handle.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from caregate import __version__
 from caregate.fhir.definitions import resource_types
 from caregate.search import composite
@@ -31,7 +33,21 @@ def _includes(registry: Registry, types: list[str]) -> tuple[dict[str, list[str]
     return include, revinclude
 
 
-def capability_statement(registry: Registry, base_url: str, date: str) -> dict:
+_BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport"
+
+
+def _subscription_topics(resource: dict, topics: Sequence[str]) -> None:
+    """The Subscriptions R5 Backport IG's server profile: topic canonicals, the backport Subscription profile and
+    its operations (http://hl7.org/fhir/uv/subscriptions-backport/CapabilityStatement-backport-subscription-server-r4.html)."""
+    resource["extension"] = [{"url": f"{_BACKPORT}/StructureDefinition/capabilitystatement-subscriptiontopic-canonical",
+                              "valueCanonical": url} for url in topics]
+    resource["supportedProfile"] = [f"{_BACKPORT}/StructureDefinition/backport-subscription"]
+    resource["operation"] = [{"name": name, "definition": f"{_BACKPORT}/OperationDefinition/backport-subscription-{op}"}
+                             for name, op in (("status", "status"), ("events", "events"),
+                                              ("get-ws-binding-token", "get-ws-binding-token"))]
+
+
+def capability_statement(registry: Registry, base_url: str, date: str, topics: Sequence[str] = ()) -> dict:
     resources = []
     types = sorted(resource_types())
     include, revinclude = _includes(registry, types)
@@ -58,6 +74,8 @@ def capability_statement(registry: Registry, base_url: str, date: str) -> dict:
             "searchRevInclude": revinclude[rtype],
             "searchParam": params,
         })
+        if rtype == "Subscription" and topics:
+            _subscription_topics(resources[-1], topics)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -67,8 +85,11 @@ def capability_statement(registry: Registry, base_url: str, date: str) -> dict:
         "software": {"name": "caregate", "version": __version__},
         "implementation": {"description": "caregate FHIR R4 server", "url": base_url},
         "fhirVersion": "4.0.1",
-        "format": ["application/fhir+json", "json"],
+        "format": ["application/fhir+json", "json", "application/fhir+xml", "xml"],
         "patchFormat": ["application/json-patch+json"],
+        **({"instantiates": [f"{_BACKPORT}/CapabilityStatement/backport-subscription-server-r4"],
+            "implementationGuide": [f"{_BACKPORT}/ImplementationGuide/hl7.fhir.uv.subscriptions-backport"]}
+           if topics else {}),
         "rest": [{
             "mode": "server",
             "resource": resources,

@@ -14,6 +14,7 @@ import orjson
 
 from caregate.clock import Clock, instant
 from caregate.errors import FhirError
+from caregate.fhir.xmlformat import json_default
 from caregate.search.extract import index_resource, normalize
 from caregate.search.fulltext import content_text_from_json, narrative_text
 from caregate.search.query import SearchQuery
@@ -204,7 +205,7 @@ class SqlCore:
             assert w.resource is not None
             version = row[1] + 1 if row else 1
             body = with_meta(w.resource, w.type, w.id, version, last_updated)
-            data = orjson.dumps(body)
+            data = orjson.dumps(body, default=json_default)
             if b"\\u0000" in data and _has_nul(body):
                 raise FhirError("invalid", f"{w.type}/{w.id} contains the character U+0000, which FHIR strings do "
                                            "not allow (https://hl7.org/fhir/R4/datatypes.html#string).")

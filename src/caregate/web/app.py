@@ -21,6 +21,13 @@ class Root:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
+        if scope["type"] == "websocket":
+            subscriptions = self.fhir.subscriptions
+            if subscriptions is not None and subscriptions.is_websocket_path(scope["path"]):
+                await subscriptions.websocket(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
         path = scope["path"]
         if path == "/fhir" or path.startswith("/fhir/"):
             await self.fhir(scope, receive, send)
@@ -46,8 +53,12 @@ class Root:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.fhir.subscriptions is not None:  # follow the change log, deliver notifications
+                    await self.fhir.subscriptions.service.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.fhir.subscriptions is not None:
+                    await self.fhir.subscriptions.service.stop()
                 await self.fhir.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

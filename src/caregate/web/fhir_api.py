@@ -15,11 +15,13 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from caregate.errors import FhirError, incorrect
+from caregate.fhir.xmlformat import FhirFormatError, parse_xml
 from caregate.interactions import capabilities, create, delete, history, patch, read, search, transaction, update
 from caregate.interactions.context import RequestContext, Result
 from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore
-from caregate.web.render import error_response, json_response, render
+from caregate.web.render import JSON, Format, error_response, json_response, render
+from caregate.web.subscriptions import SubscriptionWeb
 
 log = logging.getLogger("caregate")
 MAX_BODY = 64 * 1024 * 1024
@@ -36,30 +38,31 @@ class FhirApi:
         self.page_default = page_default
         self.page_max = page_max
         self.started = started
+        self.subscriptions: SubscriptionWeb | None = None  # the Subscriptions backport, when wired in
         self._capabilities: bytes | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        pretty = False
+        out = JSON
         try:
             raw_qs = scope.get("query_string", b"")
             params = parse_qsl(raw_qs.decode("utf-8", "replace"), keep_blank_values=True) if raw_qs else []
-            pretty = ("_pretty", "true") in params
-            _negotiate(request, params)
-            response = await self._dispatch(request, scope, params)
+            out = _negotiate(request, params)
+            response = await self._dispatch(request, scope, params, out)
         except FhirError as exc:
-            response = error_response(exc, pretty)
+            response = error_response(exc, out)
         except Exception:
             log.exception("unhandled error", extra={"fields": {"route": scope.get("route_template")}})
             response = error_response(FhirError("fault", "The server failed to process the request; "
-                                                         "the error has been logged."), pretty)
+                                                         "the error has been logged."), out)
         await response(scope, receive, send)
 
     def _ctx(self, prefer: dict[str, str]) -> RequestContext:
         return RequestContext(self.store, self.registry, self.base_url, prefer.get("handling") == "strict",
                               self.page_default, self.page_max)
 
-    async def _dispatch(self, request: Request, scope: Scope, params: list[tuple[str, str]]) -> Response:
+    async def _dispatch(self, request: Request, scope: Scope, params: list[tuple[str, str]],
+                        out: Format) -> Response:
         path = scope["path"]
         rest = path[path.find("/fhir") + 5:] if "/fhir" in path else path
         seg = [s for s in rest.split("/") if s]
@@ -67,7 +70,6 @@ class FhirApi:
         n = len(seg)
         prefer = _prefer(request)
         ret = prefer.get("return")
-        pretty = ("_pretty", "true") in params
         ctx = self._ctx(prefer)
 
         def route(template: str) -> None:
@@ -77,83 +79,88 @@ class FhirApi:
         if n == 0:
             route("/fhir")
             if method == "POST":
-                return render(await transaction.transaction(ctx, await _body(request)), self.base_url, ret, pretty)
+                return render(await transaction.transaction(ctx, await _body(request)), self.base_url, ret, out)
             if method == "GET":
-                return render(await search.search(ctx, None, params), self.base_url, ret, pretty)
+                return render(await search.search(ctx, None, params), self.base_url, ret, out)
             raise FhirError("not-allowed", f"{method} is not supported on the base URL.")
         head = seg[0]
+        if head == "Subscription" and self.subscriptions is not None:
+            answer = await self.subscriptions.intercept(request, seg, params, route, out)
+            if answer is not None:
+                return answer
         if n == 1 and head == "metadata":
             route("/fhir/metadata")
             if method != "GET":
                 raise FhirError("not-allowed", "metadata only supports GET.")
-            return json_response(self._capability_json(), pretty=pretty)
+            return json_response(self._capability_json(), out=out)
         if n == 1 and head == "_history":
             route("/fhir/_history")
-            return render(await history.history(ctx, None, None, params), self.base_url, ret, pretty)
+            return render(await history.history(ctx, None, None, params), self.base_url, ret, out)
         if n == 1 and head == "_search" and method == "POST":
             route("/fhir/_search")
-            return render(await search.search(ctx, None, params + await _form(request)), self.base_url, ret, pretty)
+            return render(await search.search(ctx, None, params + await _form(request)), self.base_url, ret, out)
         if n == 1:
             route("/fhir/{type}")
             if method == "GET":
-                return render(await search.search(ctx, head, params), self.base_url, ret, pretty)
+                return render(await search.search(ctx, head, params), self.base_url, ret, out)
             if method == "POST":
                 result = await create.create(ctx, head, await _body(request), headers.get("if-none-exist"))
-                return render(result, self.base_url, ret, pretty)
+                return render(result, self.base_url, ret, out)
             if method == "PUT":
                 crit = scope.get("query_string", b"").decode()
                 return render(await update.conditional_update(ctx, head, crit, await _body(request),
-                                                              headers.get("if-match")), self.base_url, ret, pretty)
+                                                              headers.get("if-match")), self.base_url, ret, out)
             if method == "DELETE":
                 crit = scope.get("query_string", b"").decode()
-                return render(await delete.conditional_delete(ctx, head, crit), self.base_url, ret, pretty)
+                return render(await delete.conditional_delete(ctx, head, crit), self.base_url, ret, out)
             raise FhirError("not-allowed", f"{method} is not supported on [base]/{head}.")
         if n == 2 and seg[1] == "_search":
             route("/fhir/{type}/_search")
             if method != "POST":
                 raise FhirError("not-allowed", "_search takes POST with a form body.")
-            return render(await search.search(ctx, head, params + await _form(request)), self.base_url, ret, pretty)
+            return render(await search.search(ctx, head, params + await _form(request)), self.base_url, ret, out)
         if n == 2 and seg[1] == "_history":
             route("/fhir/{type}/_history")
-            return render(await history.history(ctx, head, None, params), self.base_url, ret, pretty)
+            return render(await history.history(ctx, head, None, params), self.base_url, ret, out)
         if n == 2:
             route("/fhir/{type}/{id}")
             id_ = seg[1]
             if method == "GET":
-                return render(await read.read(ctx, head, id_), self.base_url, ret, pretty)
+                return render(await read.read(ctx, head, id_), self.base_url, ret, out)
             if method == "PUT":
                 return render(await update.update(ctx, head, id_, await _body(request), headers.get("if-match")),
-                              self.base_url, ret, pretty)
+                              self.base_url, ret, out)
             if method == "DELETE":
                 return render(await delete.delete(ctx, head, id_, headers.get("if-match")), self.base_url, ret,
-                              pretty)
+                              out)
             if method == "PATCH":
                 ctype = headers.get("content-type", "")
                 if "json-patch" not in ctype and "json" not in ctype:
                     raise FhirError("unsupported-media", "PATCH takes application/json-patch+json.")
                 return render(await patch.patch(ctx, head, id_, await _body(request, any_json=True),
-                                                headers.get("if-match")), self.base_url, ret, pretty)
+                                                headers.get("if-match")), self.base_url, ret, out)
             raise FhirError("not-allowed", f"{method} is not supported on [base]/{head}/[id].")
         if n == 3 and seg[2] != "_history" and not seg[2].startswith("$"):
             route("/fhir/{type}/{id}/{compartment-type}")
             if method != "GET":
                 raise FhirError("not-allowed", "Compartment searches take GET.")
             return render(await search.compartment_search(ctx, head, seg[1], seg[2], params), self.base_url, ret,
-                          pretty)
+                          out)
         if n == 3 and seg[2] == "_history":
             route("/fhir/{type}/{id}/_history")
-            return render(await history.history(ctx, head, seg[1], params), self.base_url, ret, pretty)
+            return render(await history.history(ctx, head, seg[1], params), self.base_url, ret, out)
         if n == 4 and seg[2] == "_history":
             route("/fhir/{type}/{id}/_history/{vid}")
             if method != "GET":
                 raise FhirError("not-allowed", "A version can only be read.")
-            return render(await read.vread(ctx, head, seg[1], seg[3]), self.base_url, ret, pretty)
+            return render(await read.vread(ctx, head, seg[1], seg[3]), self.base_url, ret, out)
         route("unmatched")
         raise FhirError("not-found", f"No FHIR interaction is found at {path}.")
 
     def _capability_json(self) -> bytes:
         if self._capabilities is None:
-            cs = capabilities.capability_statement(self.registry, self.base_url, self.started)
+            topics = self.subscriptions.service.catalog.urls if self.subscriptions is not None else ()
+            cs = capabilities.capability_statement(self.registry, self.base_url, self.started, topics)
             self._capabilities = orjson.dumps(cs)
         return self._capabilities
 
@@ -171,33 +178,46 @@ def _prefer(request: Request) -> dict[str, str]:
     return out
 
 
-def _negotiate(request: Request, params: list[tuple[str, str]]) -> None:
-    """JSON is served; XML asked for explicitly is refused with 406 (https://hl7.org/fhir/R4/http.html#mime)."""
+def _negotiate(request: Request, params: list[tuple[str, str]]) -> Format:
+    """JSON or XML, from `_format` first and `Accept` second (https://hl7.org/fhir/R4/http.html#mime)."""
+    pretty = ("_pretty", "true") in params
     fmt = next((v for k, v in params if k == "_format"), None)
     if fmt is not None:
         if any(fmt.startswith(x) for x in _XML_TYPES):
-            raise FhirError("not-acceptable", "This server answers in JSON (application/fhir+json) only.")
+            return Format(True, pretty)
         if not (fmt == "json" or any(fmt.startswith(x) for x in _JSON_TYPES)):
-            raise FhirError("not-acceptable", f"Unknown _format {fmt!r}: use json or application/fhir+json.")
-        return
+            raise FhirError("not-acceptable", f"Unknown _format {fmt!r}: use json, xml or a FHIR media type.")
+        return Format(False, pretty)
     accept = request.headers.get("accept", "")
-    if accept and not any(t in accept for t in (*_JSON_TYPES, "*/*", "application/*", "json")):
-        raise FhirError("not-acceptable", "This server answers in JSON (application/fhir+json) only.")
+    if not accept:
+        return Format(False, pretty)
+    wants_json = any(t in accept for t in (*_JSON_TYPES, "*/*", "application/*", "json"))
+    wants_xml = any(t in accept for t in _XML_TYPES)
+    if wants_xml and (not wants_json or accept.find("xml") < accept.find("json") or "json" not in accept):
+        return Format(True, pretty)
+    if not wants_json:
+        raise FhirError("not-acceptable", "This server answers in FHIR JSON or XML (application/fhir+json, "
+                                          "application/fhir+xml).")
+    return Format(False, pretty)
 
 
 async def _body(request: Request, any_json: bool = False) -> object:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype and ctype not in _JSON_TYPES and not (any_json and ctype.endswith("json")):
-        if ctype in _XML_TYPES:
-            raise FhirError("unsupported-media", "This server accepts FHIR JSON only (application/fhir+json).")
+    xml = ctype in _XML_TYPES and not any_json
+    if ctype and not xml and ctype not in _JSON_TYPES and not (any_json and ctype.endswith("json")):
         raise FhirError("unsupported-media", f"Content-Type {ctype!r} is not supported; "
-                                             "send application/fhir+json.")
+                                             "send application/fhir+json or application/fhir+xml.")
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_BODY:
         raise FhirError("too-large", f"The request body is larger than {MAX_BODY // (1024 * 1024)} MB.")
     raw = await request.body()
     if not raw:
         raise incorrect("The request has no body; send a FHIR resource.")
+    if xml:
+        try:
+            return parse_xml(raw)
+        except FhirFormatError as exc:
+            raise FhirError("incorrect", f"The body is not valid FHIR XML: {exc.message}", exc.expression) from exc
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

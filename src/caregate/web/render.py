@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
 from starlette.responses import Response
 
 from caregate.errors import HTTP_STATUS, FhirError, Issue
+from caregate.fhir.xmlformat import to_xml
 from caregate.interactions.bundles import outcome
 from caregate.interactions.context import Result
 from caregate.search.dates import parse_range
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
+FHIR_XML = "application/fhir+xml; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """How a response is written: JSON or XML (https://hl7.org/fhir/R4/http.html#mime), indented or not."""
+
+    xml: bool = False
+    pretty: bool = False
+
+
+JSON = Format()
 
 
 def _http_date(last_updated: str) -> str:
@@ -30,25 +44,29 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def json_response(body: dict | bytes, status: int = 200, headers: dict[str, str] | None = None,
-                  pretty: bool = False) -> Response:
+                  out: Format = JSON) -> Response:
+    """The body in the negotiated format; stored JSON bytes go out untouched on the common path."""
+    if out.xml:
+        resource = orjson.loads(body if isinstance(body, bytes) else orjson.dumps(body))
+        return Response(to_xml(resource, pretty=out.pretty), status, headers=headers, media_type=FHIR_XML)
     if isinstance(body, bytes):
-        data = body if not pretty else orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2)
+        data = body if not out.pretty else orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2)
     else:
-        data = orjson.dumps(body, option=orjson.OPT_INDENT_2 if pretty else 0)
+        data = orjson.dumps(body, option=orjson.OPT_INDENT_2 if out.pretty else 0)
     return Response(data, status, headers=headers, media_type=FHIR_JSON)
 
 
-def error_response(exc: FhirError, pretty: bool = False) -> Response:
-    return json_response(outcome(exc.issues), HTTP_STATUS[exc.category], exc.headers or None, pretty)
+def error_response(exc: FhirError, out: Format = JSON) -> Response:
+    return json_response(outcome(exc.issues), HTTP_STATUS[exc.category], exc.headers or None, out)
 
 
-def render(result: Result, base_url: str, prefer_return: str | None, pretty: bool = False) -> Response:
+def render(result: Result, base_url: str, prefer_return: str | None, out: Format = JSON) -> Response:
     s = result.stored
     if s is None:
         status = result.status or 200
         if status == 204:
             return Response(status_code=204)
-        return json_response(result.body or {}, status, None, pretty)
+        return json_response(result.body or {}, status, None, out)
     headers = {"ETag": f'W/"{s.version}"', "Last-Modified": _http_date(s.last_updated)}
     status = result.status or (201 if result.created else 200)
     if s.deleted:
@@ -60,5 +78,5 @@ def render(result: Result, base_url: str, prefer_return: str | None, pretty: boo
         return Response(status_code=status, headers=headers)
     if prefer_return == "OperationOutcome":
         oo = outcome([Issue(f"{s.type}/{s.id} version {s.version} stored.", "informational", "information")])
-        return json_response(oo, status, headers, pretty)
-    return json_response(s.json, status, headers, pretty)
+        return json_response(oo, status, headers, out)
+    return json_response(s.json, status, headers, out)

@@ -1,0 +1,132 @@
+"""HTTP and websocket endpoints of the Subscriptions R5 Backport IG (http://hl7.org/fhir/uv/subscriptions-backport/).
+
+- `GET|POST [base]/Subscription/[id]/$status` and `[base]/Subscription/$status?id=..&status=..`
+- `GET|POST [base]/Subscription/[id]/$events?eventsSinceNumber=&eventsUntilNumber=&content=`
+- `GET|POST [base]/Subscription/[id]/$get-ws-binding-token` and `[base]/Subscription/$get-ws-binding-token?id=..`
+- the websocket at `[base]/$subscription-ws` (`bind-with-token: <token>`, then notification Bundles)
+
+Operation parameters come from the query string or, with POST, from a Parameters body
+(https://hl7.org/fhir/R4/operations.html). Subscriptions written through the REST API are checked first,
+so an unknown topic, a filter the topic does not allow or a plain-HTTP remote endpoint is a 422 at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from caregate.errors import FhirError, incorrect
+from caregate.subscriptions.service import WS_PATH, SubscriptionService
+from caregate.web.render import json_response
+
+log = logging.getLogger("caregate")
+OPERATIONS = ("$status", "$events", "$get-ws-binding-token")
+
+
+class SubscriptionWeb:
+    def __init__(self, service: SubscriptionService) -> None:
+        self.service = service
+
+    async def intercept(self, request: Request, seg: list[str], params: list[tuple[str, str]],
+                        route: Callable[[str], None], pretty: bool) -> Response | None:
+        """Answer a `[base]/Subscription...` request that is ours; None leaves it to the REST interactions."""
+        method = request.method
+        op = seg[-1] if seg[-1].startswith("$") else None
+        if op is None:
+            if method in ("POST", "PUT") and len(seg) <= 2:
+                await self._check(request)
+            return None
+        if len(seg) not in (2, 3):
+            return None
+        instance = seg[1] if len(seg) == 3 else None
+        route(f"/fhir/Subscription/{'{id}/' if instance else ''}{op}")
+        if op not in OPERATIONS:
+            raise FhirError("not-found", f"Subscription has no operation {op}; it offers {', '.join(OPERATIONS)}.")
+        if method not in ("GET", "POST"):
+            raise FhirError("not-allowed", f"{op} takes GET or POST.")
+        args = params + (await _parameters(request) if method == "POST" else [])
+        values: dict[str, list[str]] = {}
+        for name, value in args:
+            values.setdefault(name, []).append(value)
+
+        def one(name: str) -> str | None:
+            found = values.get(name)
+            return found[-1] if found else None
+
+        ids = [instance] if instance else [i for v in values.get("id", []) for i in v.split(",") if i]
+        if op == "$status":
+            statuses = [s for v in values.get("status", []) for s in v.split(",") if s]
+            body = await self.service.status(ids or None, statuses or None)
+        elif op == "$events":
+            if instance is None:
+                raise incorrect("$events works on one subscription: [base]/Subscription/[id]/$events.")
+            body = await self.service.events(instance, one("eventsSinceNumber"), one("eventsUntilNumber"),
+                                             one("content"))
+        else:
+            body = await self.service.binding_token(ids)
+        return json_response(body, pretty=pretty)
+
+    async def _check(self, request: Request) -> None:
+        raw = await request.body()  # Starlette keeps the body, so the interaction reads it again
+        try:
+            body = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            return  # the interaction reports malformed JSON itself
+        self.service.check(body)
+
+    def is_websocket_path(self, path: str) -> bool:
+        return path.rstrip("/").endswith(f"/fhir/{WS_PATH}")
+
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One websocket connection: read `bind-with-token` messages while a pump sends notifications."""
+        ws = WebSocket(scope, receive, send)
+        await ws.accept()
+        session = self.service.session(ws.send_text)
+        pump = asyncio.create_task(session.pump())
+        try:
+            while True:
+                reader = asyncio.create_task(ws.receive_text())
+                done, _ = await asyncio.wait({reader, pump}, return_when=asyncio.FIRST_COMPLETED)
+                if pump in done:
+                    reader.cancel()
+                    pump.result()  # a failed send (the client went away) ends the connection
+                    return
+                await session.on_text(reader.result())
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return
+        except Exception:
+            log.exception("websocket session failed")
+        finally:
+            pump.cancel()
+            with contextlib.suppress(BaseException):
+                await pump
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+
+async def _parameters(request: Request) -> list[tuple[str, str]]:
+    """(name, value) pairs of a POSTed Parameters resource; primitive values only."""
+    raw = await request.body()
+    if not raw:
+        return []
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise incorrect(f"The body is not valid JSON: {exc.msg}.") from exc
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise incorrect("Operations take a Parameters resource as the POST body.")
+    out = []
+    for param in body.get("parameter") or ():
+        if isinstance(param, dict) and isinstance(param.get("name"), str):
+            value = next((v for k, v in param.items() if k.startswith("value")), None)
+            if isinstance(value, str | int):
+                out.append((param["name"], str(value)))
+    return out
