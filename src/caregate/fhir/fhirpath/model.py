@@ -33,22 +33,66 @@ __all__ = [
 ]
 
 PRIMITIVE_TYPES = frozenset(
-    "boolean integer string decimal uri url canonical base64Binary instant date dateTime time code oid id "
-    "markdown unsignedInt positiveInt uuid xhtml".split()
+    [
+        "boolean",
+        "integer",
+        "string",
+        "decimal",
+        "uri",
+        "url",
+        "canonical",
+        "base64Binary",
+        "instant",
+        "date",
+        "dateTime",
+        "time",
+        "code",
+        "oid",
+        "id",
+        "markdown",
+        "unsignedInt",
+        "positiveInt",
+        "uuid",
+        "xhtml",
+    ]
 )
 _PRIMITIVE_PARENT = {
-    "code": "string", "id": "string", "markdown": "string", "url": "uri", "canonical": "uri", "oid": "uri",
-    "uuid": "uri", "positiveInt": "integer", "unsignedInt": "integer",
+    "code": "string",
+    "id": "string",
+    "markdown": "string",
+    "url": "uri",
+    "canonical": "uri",
+    "oid": "uri",
+    "uuid": "uri",
+    "positiveInt": "integer",
+    "unsignedInt": "integer",
 }
 _QUANTITY_PROFILES = frozenset(("Age", "Count", "Distance", "Duration", "MoneyQuantity", "SimpleQuantity"))
 _BACKBONE_DATATYPES = frozenset(
-    ("Timing", "Dosage", "ElementDefinition", "MarketingStatus", "Population", "ProdCharacteristic",
-     "ProductShelfLife", "SubstanceAmount")
+    (
+        "Timing",
+        "Dosage",
+        "ElementDefinition",
+        "MarketingStatus",
+        "Population",
+        "ProdCharacteristic",
+        "ProductShelfLife",
+        "SubstanceAmount",
+    )
 )
 _ABSTRACT = frozenset(("Resource", "DomainResource", "Element", "BackboneElement"))
 _UCUM = "http://unitsofmeasure.org"
-_STRINGISH = PRIMITIVE_TYPES - {"boolean", "integer", "decimal", "unsignedInt", "positiveInt", "date", "dateTime",
-                                "instant", "time"}
+_STRINGISH = PRIMITIVE_TYPES - {
+    "boolean",
+    "integer",
+    "decimal",
+    "unsignedInt",
+    "positiveInt",
+    "date",
+    "dateTime",
+    "instant",
+    "time",
+}
 
 
 class Node:
@@ -57,8 +101,15 @@ class Node:
 
     __slots__ = ("data", "ext", "index", "name", "parent", "type")
 
-    def __init__(self, data: Any, type_: str | None, ext: dict | None = None, parent: Node | None = None,
-                 name: str | None = None, index: int | None = None) -> None:
+    def __init__(
+        self,
+        data: Any,
+        type_: str | None,
+        ext: dict | None = None,
+        parent: Node | None = None,
+        name: str | None = None,
+        index: int | None = None,
+    ) -> None:
         self.data = data
         self.type = type_
         self.ext = ext
@@ -188,7 +239,8 @@ def member_plan(type_name: str, name: str) -> tuple[tuple[str, str, bool], ...] 
 def _json_keys(type_name: str) -> dict[str, tuple[str, bool]]:
     """Every JSON key a `type_name` object may have -> (FHIR type, is primitive), for children()."""
     keys: dict[str, tuple[str, bool]] = {
-        "extension": ("Extension", False), "modifierExtension": ("Extension", False),
+        "extension": ("Extension", False),
+        "modifierExtension": ("Extension", False),
         "id": ("id" if _is_resource_like(type_name) else "string", True),
     }
     for name, types in (element_types(type_name) or {}).items():
@@ -198,6 +250,12 @@ def _json_keys(type_name: str) -> dict[str, tuple[str, bool]]:
         else:
             keys[name] = (types[0], types[0] in PRIMITIVE_TYPES)
     return keys
+
+
+def _make(value: Any, ctype: str | None, ext: Any, parent: Node, key: str, index: int | None) -> Node:
+    if value.__class__ is dict and (ctype == "Resource" or (ctype is None and "resourceType" in value)):
+        return resource_node(value, parent, key, index)
+    return Node(value, ctype, ext, parent, key, index)
 
 
 def read_member(out: list, item: Node, key: str, ctype: str | None, primitive: bool) -> None:
@@ -213,22 +271,10 @@ def read_member(out: list, item: Node, key: str, ctype: str | None, primitive: b
         for i in range(max(len(values), len(exts))):
             v = values[i] if i < len(values) else None
             e = exts[i] if i < len(exts) else None
-            if v is None and e is None:
-                continue
-            if ctype == "Resource" and isinstance(v, dict):
-                out.append(resource_node(v, item, key, i))
-            else:
-                out.append(Node(v, ctype, e, item, key, i))
-    elif ctype == "Resource" and isinstance(value, dict):
-        out.append(resource_node(value, item, key))
+            if v is not None or e is not None:
+                out.append(_make(v, ctype, e, item, key, i))
     else:
-        out.append(Node(value, ctype, ext, item, key))
-
-
-def _untyped(value: Any) -> str | None:
-    if isinstance(value, dict) and "resourceType" in value:
-        return value["resourceType"]
-    return None
+        out.append(_make(value, ctype, ext, item, key, None))
 
 
 def children(item: Node) -> list[Node]:
@@ -252,10 +298,7 @@ def children(item: Node) -> list[Node]:
             if key[1:] in data:
                 continue
             key = key[1:]
-        ctype, primitive = keys.get(key, (None, False))
-        if ctype is None:
-            ctype = _untyped(data.get(key))
-            primitive = ctype is None and "_" + key in data
+        ctype, primitive = keys.get(key, (None, True))
         read_member(out, item, key, ctype, primitive)
     return out
 
@@ -297,10 +340,7 @@ def node_quantity(node: Node) -> Quantity | None:
     value = data["value"]
     number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
     code = data.get("code")
-    if code and data.get("system", _UCUM) == _UCUM:
-        unit = code
-    else:
-        unit = code or data.get("unit") or "1"
+    unit = code if code and data.get("system", _UCUM) == _UCUM else code or data.get("unit") or "1"
     return Quantity(number, unit)
 
 

@@ -21,9 +21,29 @@ __all__ = ["Unit", "convert", "parse_unit"]
 _CTX = Context(prec=40)
 _BASE = ("m", "s", "g", "rad", "K", "C", "cd")
 _PREFIXES = {
-    "Y": "1e24", "Z": "1e21", "E": "1e18", "P": "1e15", "T": "1e12", "G": "1e9", "M": "1e6", "k": "1e3",
-    "h": "1e2", "da": "1e1", "d": "1e-1", "c": "1e-2", "m": "1e-3", "u": "1e-6", "n": "1e-9", "p": "1e-12",
-    "f": "1e-15", "a": "1e-18", "z": "1e-21", "y": "1e-24", "Ki": "1024", "Mi": "1048576", "Gi": "1073741824",
+    "Y": "1e24",
+    "Z": "1e21",
+    "E": "1e18",
+    "P": "1e15",
+    "T": "1e12",
+    "G": "1e9",
+    "M": "1e6",
+    "k": "1e3",
+    "h": "1e2",
+    "da": "1e1",
+    "d": "1e-1",
+    "c": "1e-2",
+    "m": "1e-3",
+    "u": "1e-6",
+    "n": "1e-9",
+    "p": "1e-12",
+    "f": "1e-15",
+    "a": "1e-18",
+    "z": "1e-21",
+    "y": "1e-24",
+    "Ki": "1024",
+    "Mi": "1048576",
+    "Gi": "1073741824",
 }
 # code, magnitude, definition, metric (takes prefixes): written from the UCUM essence's unit list.
 _TABLE = """
@@ -65,11 +85,40 @@ eq 1 mol * | osm 1 mol * | g% 1 g/dL * | kat 1 mol/s * | U 1 umol/min * | [drp] 
 Ao 0.1 nm - | b 100 fm2 - | att 1 kgf/cm2 - | [mesh_i] 1 /[in_i] - | [Ch] 1 mm/3 - | bit 1 1 * | By 8 bit *
 Bd 1 /s * | [IU] 1 [iU] * | [HPF] 1 1 - | [LPF] 100 1 -
 """
-_ARBITRARY = (
-    "[iU] [arb'U] [USP'U] [GPL'U] [MPL'U] [APL'U] [beth'U] [anti'Xa'U] [todd'U] [dye'U] [smgy'U] [bdsk'U] [ka'U] "
-    "[knk'U] [mclg'U] [tb'U] [CCID_50] [TCID_50] [EID_50] [PFU] [FFU] [CFU] [IR] [BAU] [AU] [Amb'a'1'U] [PNU] "
-    "[Lf] [D'ag'U] [FEU] [ELU] [EU]"
-).split()
+_ARBITRARY = [
+    "[iU]",
+    "[arb'U]",
+    "[USP'U]",
+    "[GPL'U]",
+    "[MPL'U]",
+    "[APL'U]",
+    "[beth'U]",
+    "[anti'Xa'U]",
+    "[todd'U]",
+    "[dye'U]",
+    "[smgy'U]",
+    "[bdsk'U]",
+    "[ka'U]",
+    "[knk'U]",
+    "[mclg'U]",
+    "[tb'U]",
+    "[CCID_50]",
+    "[TCID_50]",
+    "[EID_50]",
+    "[PFU]",
+    "[FFU]",
+    "[CFU]",
+    "[IR]",
+    "[BAU]",
+    "[AU]",
+    "[Amb'a'1'U]",
+    "[PNU]",
+    "[Lf]",
+    "[D'ag'U]",
+    "[FEU]",
+    "[ELU]",
+    "[EU]",
+]
 _METRIC_ARBITRARY = frozenset(("[iU]", "[IU]"))
 _DEFINITIONS: dict[str, tuple[Decimal, str]] = {}
 _METRIC = set(_BASE) | _METRIC_ARBITRARY
