@@ -6,8 +6,10 @@ from caregate.clock import SystemClock, instant
 from caregate.config import Settings
 from caregate.search.registry import default_registry
 from caregate.storage import open_store
+from caregate.subscriptions.service import SubscriptionService
 from caregate.web.app import asgi_app
 from caregate.web.fhir_api import FhirApi
+from caregate.web.subscriptions import SubscriptionWeb
 
 
 def build(settings: Settings, *, access_log: bool = True):
@@ -15,6 +17,7 @@ def build(settings: Settings, *, access_log: bool = True):
     store = open_store(settings.database_url, clock)
     api = FhirApi(store, default_registry(), settings.fhir_base, page_default=settings.page_default,
                   page_max=settings.page_max, started=instant(clock.now()))
+    api.subscriptions = SubscriptionWeb(SubscriptionService(store, api.registry, api.base_url, settings.database_url))
     return asgi_app(api, access_log=access_log)
 
 

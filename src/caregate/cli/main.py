@@ -8,6 +8,7 @@ from caregate import __version__
 from caregate.cli.explain import explain
 from caregate.cli.load import load
 from caregate.cli.serve import serve
+from caregate.cli.subscriptions import subscriptions
 from caregate.cli.synth import synth
 
 
@@ -21,6 +22,7 @@ cli.add_command(serve)
 cli.add_command(synth)
 cli.add_command(load)
 cli.add_command(explain)
+cli.add_command(subscriptions)
 
 
 def main() -> None:

@@ -62,6 +62,15 @@ class Tracked:
     events: list[Event] = field(default_factory=list)
 
 
+def _in_order(group: list[Change]) -> list[Change]:
+    """One transaction's changes in a repeatable order: the store's, with several versions of one resource
+    (written twice in one Bundle, so sharing its row) by version."""
+    first: dict[tuple[str, str], int] = {}
+    for i, c in enumerate(group):
+        first.setdefault((c.type, c.id), i)
+    return sorted(group, key=lambda c: (first[(c.type, c.id)], c.version))
+
+
 def _filters(spec: Spec, catalog: TopicCatalog) -> FilterSet | None:
     if spec.topic is None:
         return None
@@ -165,8 +174,9 @@ class EventIndex:
                 return False
             j = i
             while j < len(changes) and changes[j].t == t:
-                await self._apply(changes[j], touched)
                 j += 1
+            for change in _in_order(changes[i:j]):
+                await self._apply(change, touched)
             self.cursor = t
             i = j
         return full

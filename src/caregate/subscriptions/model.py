@@ -54,6 +54,7 @@ class Spec:
     timeout: float | None
     max_count: int | None
     end: float | None  # POSIX seconds when the subscription ends
+    error: str = ""  # R4 `Subscription.error`: the server's last word on why it is in error
     problem: str | None = None
 
     @property
@@ -112,7 +113,7 @@ def read_spec(resource: dict, catalog: TopicCatalog) -> Spec:
         heartbeat=heartbeat if isinstance(heartbeat, int) and heartbeat > 0 else 0,
         timeout=float(timeout) if isinstance(timeout, int) and timeout > 0 else None,
         max_count=max_count if isinstance(max_count, int) and max_count > 0 else None,
-        end=_end(resource.get("end")))
+        end=_end(resource.get("end")), error=str(resource.get("error") or ""))
     issues = _issues(spec, catalog)
     if issues:
         return replace(spec, problem=issues[0].diagnostics)

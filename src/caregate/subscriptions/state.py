@@ -45,7 +45,8 @@ def _values(body: dict) -> dict[str, list]:
 
 
 def checkpoint_id(sub_id: str) -> str:
-    return f"subdelivery-{sub_id}" if len(sub_id) <= 52 else f"subdelivery-{hashlib.sha256(sub_id.encode()).hexdigest()[:52]}"
+    short = sub_id if len(sub_id) <= 52 else hashlib.sha256(sub_id.encode()).hexdigest()[:52]
+    return f"subdelivery-{short}"
 
 
 async def load_checkpoint(store: ResourceStore, sub_id: str) -> tuple[int, int] | None:

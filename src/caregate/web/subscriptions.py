@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from caregate.errors import FhirError, incorrect
 from caregate.subscriptions.service import WS_PATH, SubscriptionService
-from caregate.web.render import json_response
+from caregate.web.render import Format, json_response
 
 log = logging.getLogger("caregate")
 OPERATIONS = ("$status", "$events", "$get-ws-binding-token")
@@ -36,7 +36,7 @@ class SubscriptionWeb:
         self.service = service
 
     async def intercept(self, request: Request, seg: list[str], params: list[tuple[str, str]],
-                        route: Callable[[str], None], pretty: bool) -> Response | None:
+                        route: Callable[[str], None], out: Format) -> Response | None:
         """Answer a `[base]/Subscription...` request that is ours; None leaves it to the REST interactions."""
         method = request.method
         op = seg[-1] if seg[-1].startswith("$") else None
@@ -72,7 +72,7 @@ class SubscriptionWeb:
                                              one("content"))
         else:
             body = await self.service.binding_token(ids)
-        return json_response(body, pretty=pretty)
+        return json_response(body, out=out)
 
     async def _check(self, request: Request) -> None:
         raw = await request.body()  # Starlette keeps the body, so the interaction reads it again
