@@ -11,7 +11,7 @@ LAYERS = {
     "errors": 1, "clock": 1, "config": 1,
     "fhir": 2, "synth": 2,
     "search": 3,
-    "storage": 4,
+    "storage": 4, "policy": 4,
     "interactions": 6,
     "bulkload": 7, "subscriptions": 7,
     "web": 8,

@@ -1,0 +1,33 @@
+"""The party behind a request, as the resource server sees it after validating a token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from caregate.policy.scopes import Scope, parse_scopes
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asks (subject), through which client, with which granted scopes and launch context.
+
+    `patient` is the launch patient (SMART `patient` context): `patient/` scopes reach only that patient's
+    compartment. `fhir_user` is the user's own resource (`Patient/123`, `Practitioner/9`) when known.
+    """
+
+    subject: str
+    client_id: str
+    scopes: tuple[Scope, ...] = ()
+    patient: str | None = None
+    fhir_user: str | None = None
+    other_scopes: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_scope_string(cls, subject: str, client_id: str, scope: str, *, patient: str | None = None,
+                          fhir_user: str | None = None) -> Actor:
+        clinical, other = parse_scopes(scope)
+        return cls(subject, client_id, tuple(clinical), patient, fhir_user, tuple(other))
+
+    @property
+    def scope_string(self) -> str:
+        return " ".join([*(s.text for s in self.scopes), *self.other_scopes])
