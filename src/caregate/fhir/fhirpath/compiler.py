@@ -32,7 +32,7 @@ from caregate.fhir.fhirpath.model import (
 from caregate.fhir.fhirpath.operators import BINARY_OPERATORS, negate
 from caregate.fhir.fhirpath.quantity import Quantity
 from caregate.fhir.fhirpath.runtime import FUNCTIONS, Env, Eval
-from caregate.fhir.fhirpath.values import resolve_type, single, to_boolean, to_system
+from caregate.fhir.fhirpath.values import SYSTEM_TYPES, resolve_type, single, to_boolean, to_system
 
 __all__ = ["compile_tree"]
 
@@ -122,7 +122,7 @@ class _Compiler:
 
     def _Literal(self, node: n.Literal) -> tuple[Eval, Static]:
         result = [node.value]
-        return (lambda ctx, env: result), _UNKNOWN
+        return (lambda ctx, env: result), Static(frozenset(("System." + SYSTEM_TYPES[node.value.__class__],)))
 
     def _EmptyLiteral(self, node: n.EmptyLiteral) -> tuple[Eval, Static]:
         empty: list = []
@@ -193,7 +193,12 @@ class _Compiler:
             if spec is not None and node.name in ("as", "ofType"):
                 static = Static(frozenset((spec.name,)))
             return (lambda items, ctx, env: impl(env, items, spec, written)), static
-        evals = tuple(self.compile(arg)[0] for arg in node.args)
+        if fdef.kind == "keys":
+            keys = tuple((self.compile(_unsigned(arg))[0], _descending(arg)) for arg in node.args)
+            return (lambda items, ctx, env: impl(env, items, ctx, keys)), static
+        compiled = [self.compile(arg) for arg in node.args]
+        _check_argument_types(node, incoming, [s for _, s in compiled])
+        evals = tuple(e for e, _ in compiled)
         if fdef.kind == "lambda":
             step = lambda items, ctx, env: impl(env, items, ctx, *evals)  # noqa: E731
         elif count == 0:
@@ -255,6 +260,11 @@ class _Compiler:
         if op in ("and", "or", "implies"):
             return _logic(op, left, right), _UNKNOWN
         fn = BINARY_OPERATORS[op]
+        if isinstance(node.left, n.Literal) and isinstance(node.right, n.Literal) and op in _ARITHMETIC:
+            try:
+                fn([node.left.value], [node.right.value])
+            except FhirPathEvaluationError as e:
+                raise FhirPathSemanticError(f"{e} at position {node.pos}") from None
         static = _UNKNOWN
         if op == "|" and ls.types is not None and rs.types is not None:
             static = Static(ls.types | rs.types)
@@ -268,6 +278,39 @@ class _Compiler:
             return (lambda ctx, env: type_is(env, operand(ctx, env), spec, written)), _UNKNOWN
         static = Static(frozenset((spec.name,))) if spec is not None else _UNKNOWN
         return (lambda ctx, env: type_as(env, operand(ctx, env), spec, written)), static
+
+
+_ARITHMETIC = frozenset(("+", "-", "*", "/", "div", "mod", "&"))
+_STRING_FUNCTIONS = frozenset(("startsWith", "endsWith", "contains", "matches", "matchesFull", "indexOf", "substring",
+                               "replace", "replaceMatches", "length", "upper", "lower", "toChars", "trim", "split",
+                               "encode", "decode", "escape", "unescape"))
+_STRING_TYPES = frozenset(("System.String", "string", "code", "id", "markdown", "uri", "url", "canonical", "oid",
+                           "uuid", "base64Binary", "xhtml"))
+_BOOLEAN_TYPES = frozenset(("System.Boolean", "boolean"))
+
+
+def _known(static: Static) -> bool:
+    """Whether every possible type of a result is certain (a System type or a concrete FHIR type)."""
+    return static.types is not None and all(t.startswith("System.") or is_known_fhir_type(t) for t in static.types)
+
+
+def _check_argument_types(node: n.FunctionCall, incoming: Static, args: list[Static]) -> None:
+    """Semantic errors the types alone prove (N1 §5.6 string functions take a String; `iif`'s criterion is a
+    Boolean): raised when compiling, whatever the data, which is what the official suite expects."""
+    if node.name in _STRING_FUNCTIONS and _known(incoming) and not incoming.types & _STRING_TYPES:  # type: ignore[operator]
+        raise FhirPathSemanticError(
+            f"{node.name}() needs a String, not {' | '.join(sorted(incoming.types))} at position {node.pos}"  # type: ignore[arg-type]
+        )
+    if node.name == "iif" and args and _known(args[0]) and not args[0].types & _BOOLEAN_TYPES:  # type: ignore[operator]
+        raise FhirPathSemanticError(f"iif() needs a Boolean criterion at position {node.pos}")
+
+
+def _unsigned(arg: n.Node) -> n.Node:
+    return arg.operand if isinstance(arg, n.Unary) and arg.op in "+-" else arg
+
+
+def _descending(arg: n.Node) -> bool:
+    return isinstance(arg, n.Unary) and arg.op == "-"
 
 
 def _logic(op: str, left: Eval, right: Eval) -> Eval:

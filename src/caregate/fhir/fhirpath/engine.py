@@ -14,7 +14,16 @@ from typing import Any
 
 from caregate.clock import Clock
 from caregate.fhir.definitions import is_resource_type
-from caregate.fhir.fhirpath import fn_collections, fn_convert, fn_fhir, fn_math, fn_strings, fn_types  # noqa: F401
+from caregate.fhir.fhirpath import (  # noqa: F401
+    fn_collections,
+    fn_convert,
+    fn_fhir,
+    fn_math,
+    fn_sort,
+    fn_strings,
+    fn_text,
+    fn_types,
+)
 from caregate.fhir.fhirpath.compiler import compile_tree
 from caregate.fhir.fhirpath.model import Node
 from caregate.fhir.fhirpath.parser import parse
