@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from caregate import __version__
+from caregate.cli.check import check
 from caregate.cli.explain import explain
 from caregate.cli.load import load
 from caregate.cli.serve import serve
@@ -23,6 +24,7 @@ cli.add_command(synth)
 cli.add_command(load)
 cli.add_command(explain)
 cli.add_command(subscriptions)
+cli.add_command(check)
 
 
 def main() -> None:

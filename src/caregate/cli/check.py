@@ -1,0 +1,78 @@
+"""`caregate check`: run the standards checker against any FHIR R4 server and write its reports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from caregate.check.registry import SUITES
+
+_STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow", "error": "bold magenta"}
+
+
+@click.command()
+@click.argument("base_url")
+@click.option("--token", envvar="CAREGATE_CHECK_TOKEN", default=None,
+              help="Bearer access token for the server  [env: CAREGATE_CHECK_TOKEN]")
+@click.option("--suite", "suites", multiple=True, type=click.Choice(SUITES), help="Run only these suites (repeatable)")
+@click.option("--read-only", is_flag=True, help="Never write: only what can be checked by reading")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write the JUnit XML report")
+@click.option("--receiver-host", default="127.0.0.1", show_default=True,
+              help="Address the subscription test's loopback receiver listens on")
+def check(base_url: str, token: str | None, suites: tuple[str, ...], read_only: bool, report: Path | None,
+          json_path: Path | None, junit: Path | None, receiver_host: str) -> None:
+    """Check the FHIR R4 server at BASE_URL against the open standards; exit 1 when a mandatory test fails."""
+    from caregate.check import reports
+    from caregate.check.client import FhirClient
+    from caregate.check.context import CheckContext
+    from caregate.check.html import write_html
+    from caregate.check.registry import all_tests
+    from caregate.check.runner import fetch_capability, run
+
+    console = Console(stderr=True)
+    client = FhirClient(base_url, token=token, read_only=read_only)
+    tests = all_tests(suites)
+    try:
+        ctx = CheckContext(client, fetch_capability(client), read_only=read_only, receiver_host=receiver_host)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console,
+                      transient=True) as progress:
+            task = progress.add_task("checking", total=len(tests))
+
+            def shown(result) -> None:
+                if result.verdict.value in ("fail", "error"):
+                    level = "mandatory" if result.mandatory else "optional"
+                    progress.console.print(f"[{_STYLE[result.verdict.value]}]{result.verdict.value}[/] "
+                                           f"{result.test.id} ({level}): {result.message}", markup=True,
+                                           highlight=False)
+                progress.update(task, advance=1, description=result.test.id)
+
+            outcome = run(ctx, tests, shown)
+    finally:
+        client.close()
+    table = Table(title=f"caregate check {base_url}")
+    for column in ("suite", "tests", "pass", "fail", "error", "skip", "score"):
+        table.add_column(column)
+    for s in reports.suite_scores(outcome):
+        table.add_row(s["suite"], str(s["tests"]), str(s["pass"]), str(s["fail"]), str(s["error"]), str(s["skip"]),
+                      "-" if s["score"] is None else f"{s['score']}%")
+    console.print(table)
+    for finding in outcome.findings:
+        console.print(f"[bold red]{finding}[/]")
+    if json_path:
+        reports.write_json(outcome, json_path)
+    if junit:
+        reports.write_junit(outcome, junit)
+    if report:
+        write_html(outcome, report)
+    failed = outcome.failed_mandatory()
+    if failed:
+        console.print(f"[bold red]{len(failed)} mandatory test(s) failed[/]")
+        sys.exit(1)
+    console.print("[green]every mandatory test passed[/]")
