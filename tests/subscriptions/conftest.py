@@ -209,7 +209,7 @@ async def live(database_url: str) -> AsyncIterator[Live]:
     app = build(Settings.from_env(env={}, database_url=database_url, port=8080), access_log=False)
     fhir = app.app.fhir
     service = fhir.subscriptions.service
-    service.tune(FAST, settle_seconds=0.3)
+    service.tune(FAST)
     await service.start()
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8080") as c:

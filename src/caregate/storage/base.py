@@ -79,6 +79,28 @@ class Change:
     method: str
 
 
+class ChangeFeed(Protocol):
+    """One reader's position in the change log; hands out changes in `t` order, each only once no change
+    with a smaller `t` can still commit (see `caregate.storage.changefeed`)."""
+
+    cursor: int  # the last `t` handed out
+    settling: bool  # a change is held back until an earlier one is final: call `next` again soon
+
+    async def head(self) -> int:
+        """The newest `t` at or before which every change is final."""
+        ...
+
+    async def next(self, limit: int = 1000) -> list[Change]:
+        """The changes of the next whole transactions (at most `limit` of them) after `cursor`."""
+        ...
+
+    async def wait(self, timeout: float) -> None:
+        """Return when a write may have committed since, or after `timeout` seconds."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class ResourceStore(Protocol):
     """What interactions need from a database; implemented by `SqliteStore` and `PostgresStore`."""
 
@@ -97,6 +119,8 @@ class ResourceStore(Protocol):
     async def history(self, query: HistoryQuery) -> Page: ...
 
     async def changes(self, after_t: int, limit: int = 1000) -> list[Change]: ...
+
+    def change_feed(self, after_t: int = 0) -> ChangeFeed: ...
 
     async def ping(self) -> bool: ...
 

@@ -20,6 +20,7 @@ from caregate.search.fulltext import content_text_from_json, narrative_text
 from caregate.search.query import SearchQuery
 from caregate.storage import cursor as cursors
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
+from caregate.storage.changefeed import CHANNEL, FEED_SQL, HEAD_SQL, PG_FEED_SQL, PG_HEAD_SQL
 from caregate.storage.sql.compiler import compile_count, compile_includes, compile_page, compile_sorted_page
 from caregate.storage.sql.dialect import Dialect
 from caregate.storage.sql.keys import param_key
@@ -180,6 +181,10 @@ class SqlCore:
         lu = _us(now)
         last_updated = instant(now)
         cur = conn.cursor()
+        if self.d.name == "postgresql":
+            # The transaction id before `t`, so a reader's snapshot lists every holder of an unseen `t`; the
+            # notification reaches listeners at commit only (see caregate.storage.changefeed).
+            cur.execute("SELECT pg_current_xact_id(), pg_notify(%s, '')", (CHANNEL,))
         cur.execute(self._sql("INSERT INTO changes (ts, n) VALUES (?, ?) RETURNING t"), (lu, len(writes)))
         t = cur.fetchone()[0]
         state = self._current(cur, writes)  # (type, id) -> [rid | None, version, deleted]
@@ -434,6 +439,22 @@ class SqlCore:
         if more and rows:
             page.next_cursor = self._cursor({"t": rows[-1][6], "r": rows[-1][8]})
         return page
+
+    def feed_rows(self, conn: Conn, after_t: int, limit: int) -> list[tuple]:
+        """Whole transactions after `after_t`: (t, type, id, version, method) rows, type None for an empty one."""
+        return conn.execute(self._sql(FEED_SQL), (after_t, limit)).fetchall()
+
+    def pg_feed_rows(self, conn: Conn, after_t: int, limit: int) -> tuple[str, list[tuple]]:
+        """`feed_rows` and the snapshot they were read in, in one statement (PostgreSQL)."""
+        rows = conn.execute(PG_FEED_SQL, (after_t, limit)).fetchall()
+        return rows[0][0], [r[1:] for r in rows]
+
+    def newest_t(self, conn: Conn) -> int:
+        return conn.execute(HEAD_SQL).fetchone()[0] or 0
+
+    def pg_newest_t(self, conn: Conn) -> tuple[str, int]:
+        snap, t = conn.execute(PG_HEAD_SQL).fetchone()
+        return snap, t or 0
 
     def changes(self, conn: Conn, after_t: int, limit: int) -> list[Change]:
         rows = conn.execute(self._sql("SELECT t, type, id, version, method FROM history WHERE t > ? "

@@ -9,13 +9,14 @@ transaction across a process crash (kill -9); `FULL` is used when `durable=True`
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from caregate.clock import Clock, SystemClock
 from caregate.errors import FhirError
 from caregate.search.query import SearchQuery
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
+from caregate.storage.changefeed import SqliteFeed
 from caregate.storage.sql.dialect import SQLITE
 from caregate.storage.sqlcore import SqlCore
 
@@ -33,6 +34,7 @@ class SqliteStore:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.core = SqlCore(SQLITE, clock or SystemClock())
+        self._feed_waiters: set[Callable[[], None]] = set()
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
@@ -74,7 +76,17 @@ class SqliteStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._wake_feeds()
         return result
+
+    def _wake_feeds(self) -> None:
+        for wake in list(self._feed_waiters):
+            wake()
+
+    def change_feed(self, after_t: int = 0, poll_seconds: float = 0.05) -> SqliteFeed:
+        """A reader of the change log from `after_t`, woken by this process's commits (see `changefeed`)."""
+        return SqliteFeed(lambda a, n: self.core.feed_rows(self.conn, a, n), lambda: self.core.newest_t(self.conn),
+                          self._feed_waiters, after_t, poll_seconds)
 
     async def search(self, query: SearchQuery, page_size: int = 20, types: list[str] | None = None) -> Page:
         return self.core.search(self.conn, query, page_size, types)

@@ -11,17 +11,16 @@ A subscription's count starts at the change that created it, or that last change
 Every input is an immutable stored version, so any process replaying the log from that point derives the
 same events with the same numbers: after a crash, in another worker, or in `caregate subscriptions`.
 
-Ordering: SQLite commits writers one at a time, so `t` rises in commit order. On PostgreSQL a transaction
-takes its `t` when it starts and may commit after a later one; a missing `t` is therefore held back until it
-appears or `settle_seconds` pass (a rollback or a no-op leaves a permanent hole). A change that commits
-even later is still processed when seen (logged), so it is delivered, out of order, rather than lost.
+Order: the store's `ChangeFeed` hands changes out in `t` order and only once no change with a smaller `t`
+can still commit (on PostgreSQL a later transaction may commit first; the feed holds it back until the
+earlier one has committed or provably never will), so the numbering never depends on timing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,13 +29,11 @@ import orjson
 from caregate.errors import FhirError
 from caregate.search.match import Indexed
 from caregate.search.query import parse
-from caregate.storage.base import Change, HistoryQuery, ResourceStore, Stored
+from caregate.storage.base import Change, ChangeFeed, HistoryQuery, ResourceStore, Stored
 from caregate.subscriptions.model import FilterSet, Spec, read_spec
 from caregate.subscriptions.topics import TopicCatalog
 
 log = logging.getLogger("caregate.subscriptions")
-_HEAD_MARGIN = 1000  # on PostgreSQL, transactions this close to the newest `t` may still be in flight
-_LATE_WINDOW = 120.0  # seconds a skipped hole is re-checked for a late commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,20 +78,21 @@ def _filters(spec: Spec, catalog: TopicCatalog) -> FilterSet | None:
 
 
 class EventIndex:
-    """Follows the change log; `catch_up()` brings `subs` up to the newest committed change."""
+    """Follows the change log; `catch_up()` brings `subs` up to the newest final change."""
 
-    def __init__(self, store: ResourceStore, catalog: TopicCatalog, *, settle_seconds: float = 0.0,
-                 batch: int = 1000) -> None:
+    def __init__(self, store: ResourceStore, catalog: TopicCatalog, *, batch: int = 1000) -> None:
         self.store = store
         self.catalog = catalog
-        self.settle_seconds = settle_seconds
         self.batch = batch
         self.subs: dict[str, Tracked] = {}
-        self.cursor: int | None = None  # the last `t` applied; None until bootstrapped
+        self.feed: ChangeFeed | None = None  # None until bootstrapped
         self._lock = asyncio.Lock()
-        self._holes: dict[int, float] = {}  # first missing t -> monotonic time it was first seen missing
-        self._skipped: dict[int, float] = {}  # t passed over as a hole -> when
         self._listeners: list[Callable[[set[str]], None]] = []
+
+    @property
+    def cursor(self) -> int | None:
+        """The last `t` applied; None until bootstrapped."""
+        return self.feed.cursor if self.feed is not None else None
 
     def listen(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:
         """Call `callback(ids)` with the subscriptions that changed or gained events; returns the remover."""
@@ -103,27 +101,45 @@ class EventIndex:
 
     async def catch_up(self) -> None:
         async with self._lock:
-            if self.cursor is None:
-                self.cursor = await self._bootstrap()
+            if self.feed is None:
+                self.feed = await self._bootstrap()
             touched: set[str] = set()
             try:
-                await self._recheck_skipped(touched)
-                while await self._step(touched):
-                    pass
+                while True:
+                    before = self.feed.cursor
+                    changes = await self.feed.next(self.batch)
+                    for _, group in itertools.groupby(changes, key=lambda c: c.t):
+                        for change in _in_order(list(group)):
+                            await self._apply(change, touched)
+                    if self.feed.cursor == before:
+                        break
             finally:
                 if touched:
                     for callback in list(self._listeners):
                         callback(touched)
 
+    async def wait(self, timeout: float) -> None:
+        """Until a write may have committed (the store's wake-up), or `timeout` seconds."""
+        if self.feed is None:
+            await asyncio.sleep(0)
+            return
+        await self.feed.wait(timeout)
+
+    async def close(self) -> None:
+        if self.feed is not None:
+            await self.feed.close()
+
     # -- start ---------------------------------------------------------------------------------------------
-    async def _bootstrap(self) -> int:
-        """Where replay starts: just before the oldest current subscription's count began."""
-        newest = await self.store.history(HistoryQuery(count=1))
-        head = newest.items[0].t if newest.items else 0
-        start = max(0, head - _HEAD_MARGIN) if self.settle_seconds > 0 else head
+    async def _bootstrap(self) -> ChangeFeed:
+        """Where replay starts: just before the oldest current subscription's count began (or at the head)."""
+        probe = self.store.change_feed(0)
+        try:
+            start = await probe.head()
+        finally:
+            await probe.close()
         for sub in await self._current_subscriptions():
             start = min(start, await self._count_start(sub.id) - 1)
-        return max(start, 0)
+        return self.store.change_feed(max(start, 0))
 
     async def _current_subscriptions(self) -> list[Stored]:
         query = parse("Subscription", [("_count", "500")], self.catalog.registry)
@@ -151,62 +167,6 @@ class EventIndex:
             if not page.next_cursor:
                 return start
             cursor = page.next_cursor
-
-    # -- following -----------------------------------------------------------------------------------------
-    async def _step(self, touched: set[str]) -> bool:
-        """Apply the next whole transactions; True when more may follow at once."""
-        assert self.cursor is not None
-        limit = self.batch
-        changes = await self.store.changes(self.cursor, limit)
-        while len(changes) >= limit and changes[0].t == changes[-1].t:  # one transaction larger than a batch
-            limit *= 4
-            changes = await self.store.changes(self.cursor, limit)
-        if not changes:
-            return False
-        full = len(changes) >= limit
-        if full:  # the last transaction may be cut short by the limit: leave it for the next step
-            last = changes[-1].t
-            changes = [c for c in changes if c.t != last]
-        i = 0
-        while i < len(changes):
-            t = changes[i].t
-            if not self._may_pass(t):
-                return False
-            j = i
-            while j < len(changes) and changes[j].t == t:
-                j += 1
-            for change in _in_order(changes[i:j]):
-                await self._apply(change, touched)
-            self.cursor = t
-            i = j
-        return full
-
-    def _may_pass(self, t: int) -> bool:
-        assert self.cursor is not None
-        expected = self.cursor + 1
-        if t == expected or self.settle_seconds <= 0:
-            return True
-        now = time.monotonic()
-        first_seen = self._holes.setdefault(expected, now)
-        if now - first_seen < self.settle_seconds:
-            return False
-        del self._holes[expected]
-        self._skipped.update((hole, now) for hole in range(expected, min(t, expected + 1000)))
-        return True
-
-    async def _recheck_skipped(self, touched: set[str]) -> None:
-        """Look again, for a while, at the holes passed over: a very late commit is delivered, not lost."""
-        now = time.monotonic()
-        self._skipped = {t: when for t, when in self._skipped.items() if now - when < _LATE_WINDOW}
-        if not self._skipped:
-            return
-        late = [c for c in await self.store.changes(min(self._skipped) - 1, self.batch) if c.t in self._skipped]
-        if late:
-            log.warning("a change committed after its place in the log was passed; delivering it late",
-                        extra={"fields": {"t": late[0].t}})
-        for change in late:
-            self._skipped.pop(change.t, None)
-            await self._apply(change, touched)
 
     async def _apply(self, change: Change, touched: set[str]) -> None:
         if change.type == "Subscription":

@@ -36,25 +36,20 @@ WS_PATH = "$subscription-ws"
 
 class SubscriptionService:
     def __init__(self, store: ResourceStore, registry: Registry, base_url: str, database_url: str = "", *,
-                 policy: Policy | None = None, settle_seconds: float | None = None,
-                 lease: Lease | None = None) -> None:
+                 policy: Policy | None = None, lease: Lease | None = None) -> None:
         self.store = store
         self.base_url = base_url.rstrip("/")
         self.catalog = TopicCatalog(registry, self.base_url)
         self.policy = policy or Policy()
-        if settle_seconds is None:
-            settle_seconds = 3.0 if database_url.startswith(("postgresql://", "postgres://")) else 0.0
-        self.index = EventIndex(store, self.catalog, settle_seconds=settle_seconds)
+        self.index = EventIndex(store, self.catalog)
         self.lease = lease or lease_for(database_url)
         self.dispatcher = Dispatcher(self.index, self.base_url, self.policy)
         self.leader = False
         self._task: asyncio.Task | None = None
 
-    def tune(self, policy: Policy, settle_seconds: float | None = None) -> None:
+    def tune(self, policy: Policy) -> None:
         """Change timings before `start()` (tests shorten backoff and polling)."""
         self.policy = self.dispatcher.policy = policy
-        if settle_seconds is not None:
-            self.index.settle_seconds = settle_seconds
 
     # -- background ----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -69,6 +64,7 @@ class SubscriptionService:
             self._task = None
         await self.dispatcher.stop()
         await self.lease.release()
+        await self.index.close()
         self.leader = False
 
     async def _run(self) -> None:
@@ -90,7 +86,8 @@ class SubscriptionService:
                 raise
             except Exception:
                 log.exception("subscriptions loop failed; retrying")
-            await asyncio.sleep(self.policy.poll_seconds)
+                await asyncio.sleep(self.policy.poll_seconds)
+            await self.index.wait(self.policy.poll_seconds)  # a commit wakes it at once (NOTIFY or in-process)
 
     # -- operations ----------------------------------------------------------------------------------------
     def check(self, resource: object) -> None:

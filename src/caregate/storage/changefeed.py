@@ -1,0 +1,187 @@
+"""Following the change log in commit order: the `ChangeFeed` each engine hands out to its readers.
+
+Every write transaction inserts one `changes` row (its transaction number `t`) beside the versions it
+writes, in the same database transaction, so a committed write is always in the log and a rolled-back one
+never is. A reader wants the log *in order* and *final*: once it has passed `t`, no change with a smaller
+`t` may appear later. How an engine guarantees that differs:
+
+- SQLite has one writer at a time and gives the new row `max(t) + 1` inside the write lock, so `t` rises
+  in commit order and a rolled-back number is simply used again: every visible row is final.
+- PostgreSQL takes `t` from a sequence when the transaction writes its `changes` row, and transactions
+  commit in any order, so a reader may see `t = 7` while `t = 6` is still in flight (or rolled back, a
+  permanent hole). Each writer takes its transaction id before its `t`, so a hole's holder is always among
+  the transactions the reader's snapshot lists as in progress (`pg_current_snapshot()`, its `xip`). The
+  reader remembers that list with the newest `t` it saw; once none of those transactions is still running,
+  every hole at or below that `t` is final (committed since, and so visible, or never to be). Nothing is
+  timed: a change is passed over only when it provably cannot commit.
+
+Writers also wake readers: PostgreSQL writers `NOTIFY caregate_changes` in their transaction (delivered
+at commit only, so a rollback wakes nobody) and readers `LISTEN`; SQLite wakes readers in the same process
+directly, and other processes on the same file notice within `poll_seconds`. Waking is only a hint: the
+log is the truth, and a reader that misses a wake-up still reads everything at its next look.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from caregate.storage.base import Change
+
+log = logging.getLogger("caregate.storage")
+
+CHANNEL = "caregate_changes"
+FEED_SQL = ("SELECT c.t, h.type, h.id, h.version, h.method FROM (SELECT t FROM changes WHERE t > ? ORDER BY t "
+            "LIMIT ?) c LEFT JOIN history h ON h.t = c.t ORDER BY c.t, h.rid")
+HEAD_SQL = "SELECT max(t) FROM changes"
+PG_HEAD_SQL = "SELECT pg_current_snapshot()::text, (SELECT max(t) FROM changes)"
+PG_FEED_SQL = ("SELECT s.snap, c.t, h.type, h.id, h.version, h.method FROM (SELECT pg_current_snapshot()::text "
+               "AS snap) s LEFT JOIN LATERAL (SELECT t FROM changes WHERE t > %s ORDER BY t LIMIT %s) c ON true "
+               "LEFT JOIN history h ON h.t = c.t ORDER BY c.t, h.rid")
+
+Rows = list[tuple[Any, ...]]  # (t, type, id, version, method); type is None for a transaction without versions
+
+
+def _changes(rows: Rows) -> tuple[list[Change], list[int]]:
+    """The versions and the distinct transaction numbers of some feed rows, in `t` order."""
+    changes = [Change(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[1] is not None]
+    ts = sorted({r[0] for r in rows})
+    return changes, ts
+
+
+class SqliteFeed:
+    """A reader of a SQLite store's log: every visible row is final (see the module docstring)."""
+
+    def __init__(self, read: Callable[[int, int], Rows], newest: Callable[[], int],
+                 waiters: set[Callable[[], None]], after_t: int, poll_seconds: float) -> None:
+        self.cursor = after_t
+        self.settling = False
+        self._read = read
+        self._newest = newest
+        self._waiters = waiters
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        waiters.add(self._woken)
+
+    def _woken(self) -> None:
+        """Called by the store after each commit, from whichever thread committed."""
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the reader's event loop has ended
+                self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def head(self) -> int:
+        return self._newest()
+
+    async def next(self, limit: int = 1000) -> list[Change]:
+        changes, ts = _changes(self._read(self.cursor, limit))
+        if ts:
+            self.cursor = ts[-1]
+        return changes
+
+    async def wait(self, timeout: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=min(timeout, self._poll))
+        self._wake.clear()
+
+    async def close(self) -> None:
+        self._waiters.discard(self._woken)
+
+
+def _snapshot(text: str) -> frozenset[int]:
+    """The in-progress transaction ids of a `pg_snapshot` (`xmin:xmax:xip,xip,...`)."""
+    xip = text.split(":")[2] if text.count(":") == 2 else ""
+    return frozenset(int(x) for x in xip.split(",") if x)
+
+
+class PostgresFeed:
+    """A reader of a PostgreSQL store's log that passes a hole only once it is final (module docstring)."""
+
+    def __init__(self, read: Callable[[int, int], Awaitable[tuple[str, Rows]]],
+                 newest: Callable[[], Awaitable[tuple[str, int]]], conninfo: str, after_t: int,
+                 poll_seconds: float) -> None:
+        self.cursor = after_t
+        self.settling = False  # a hole is held back: look again soon
+        self._read = read
+        self._newest = newest
+        self._conninfo = conninfo
+        self._poll = poll_seconds
+        self._settled = after_t  # every t at or below this is final
+        self._fence: tuple[frozenset[int], int] | None = None  # (running transactions, newest t then seen)
+        self._listener: Any = None
+        self._listen_failed = False
+
+    def _advance_fence(self, running: frozenset[int], ts: list[int]) -> None:
+        if self._fence is not None and not (self._fence[0] & running):
+            self._settled = max(self._settled, self._fence[1])
+            self._fence = None
+        if self._fence is None and ts and ts[-1] > self._settled:
+            if running:
+                self._fence = (running, ts[-1])
+            else:
+                self._settled = ts[-1]
+
+    async def head(self) -> int:
+        """The newest `t` such that every change at or before it is final (waits for in-flight writers)."""
+        snap, top = await self._newest()
+        running = _snapshot(snap)
+        while running:
+            await asyncio.sleep(0.005)
+            snap, _ = await self._newest()
+            running &= _snapshot(snap)
+        return top
+
+    async def next(self, limit: int = 1000) -> list[Change]:
+        snap, rows = await self._read(self.cursor, limit)
+        running = _snapshot(snap)
+        rows = [r for r in rows if r[0] is not None]
+        changes, ts = _changes(rows)
+        self._advance_fence(running, ts)
+        passed = self.cursor
+        for t in ts:
+            if t != passed + 1 and t - 1 > self._settled:
+                break
+            passed = t
+        self.settling = passed != (ts[-1] if ts else self.cursor)
+        self.cursor = passed
+        return [c for c in changes if c.t <= passed]
+
+    async def _listen(self) -> Any:
+        import psycopg
+
+        conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, connect_timeout=5)
+        await conn.execute(f"LISTEN {CHANNEL}")
+        return conn
+
+    async def wait(self, timeout: float) -> None:
+        """Until a writer commits (NOTIFY), or `timeout`; briefly when a hole is held back."""
+        import psycopg
+
+        if self.settling:
+            await asyncio.sleep(min(timeout, 0.01))
+            return
+        if self._listener is None and not self._listen_failed:
+            try:
+                self._listener = await self._listen()
+            except psycopg.Error:
+                self._listen_failed = True  # poll instead; try LISTEN again after this wait
+                log.warning("cannot LISTEN for changes; polling the change log")
+        if self._listener is None:
+            self._listen_failed = False
+            await asyncio.sleep(min(timeout, self._poll))
+            return
+        try:
+            async for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                pass
+        except psycopg.Error:
+            await self.close()
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None

@@ -1,0 +1,103 @@
+"""The change feed: the log in `t` order, each change handed out only once no earlier one can still commit."""
+
+from __future__ import annotations
+
+import anyio
+import psycopg
+import pytest
+
+from caregate.storage import Write, open_store
+from caregate.storage.postgres import PostgresStore
+
+pytestmark = pytest.mark.anyio
+
+
+def pat(family: str) -> dict:
+    return {"resourceType": "Patient", "name": [{"family": family}]}
+
+
+async def test_the_feed_gives_whole_transactions_in_order_and_never_a_rolled_back_one(database_url: str) -> None:
+    store = open_store(database_url)
+    try:
+        first = await store.transact([Write("update", "Patient", "a", pat("A")), Write("update", "Patient", "b",
+                                                                                        pat("B"))])
+        with pytest.raises(Exception, match="version"):  # a failed precondition rolls the whole write back
+            await store.transact([Write("update", "Patient", "c", pat("C")),
+                                  Write("update", "Patient", "a", pat("A2"), if_match=7)])
+        await store.transact([Write("delete", "Patient", "b")])
+        feed = store.change_feed(0)
+        try:
+            assert await feed.head() >= first[0].t
+            seen = []
+            while True:
+                before = feed.cursor
+                seen += await feed.next(1)  # one transaction at a time: never cut in the middle
+                if feed.cursor == before:
+                    break
+            assert [(c.type, c.id, c.version, c.method) for c in seen] == [
+                ("Patient", "a", 1, "create"), ("Patient", "b", 1, "create"), ("Patient", "b", 2, "delete")]
+            assert seen[0].t == seen[1].t < seen[2].t
+        finally:
+            await feed.close()
+    finally:
+        await store.close()
+
+
+async def test_a_commit_wakes_a_waiting_reader(database_url: str) -> None:
+    store = open_store(database_url)
+    feed = store.change_feed(0)
+    try:
+        await feed.next()
+        await feed.wait(0.01)  # the first wait starts listening
+        woke = anyio.Event()
+
+        async def reader() -> None:
+            while not await feed.next():
+                await feed.wait(30)  # far longer than the test may take: only the commit can end it
+            woke.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(reader)
+            await anyio.sleep(0.05)
+            await store.transact([Write("update", "Patient", "w", pat("W"))])
+            with anyio.fail_after(20):
+                await woke.wait()
+    finally:
+        await feed.close()
+        await store.close()
+
+
+@pytest.mark.parametrize("outcome", ["commit", "rollback"])
+async def test_postgres_holds_back_a_later_commit_until_the_earlier_transaction_ends(pg_cluster, outcome: str) -> None:
+    """Transaction A takes t, B takes t+1 and commits first: B waits for A's commit (then both, in order)
+    or A's rollback (then B alone), however long A takes."""
+    url = pg_cluster.create_database(f"feed_{outcome}")
+    store = PostgresStore(url)
+    feed = store.change_feed(0)
+    try:
+        await store.transact([Write("update", "Patient", "x", pat("X"))])
+        assert [c.id for c in await feed.next()] == ["x"]
+        holder = psycopg.connect(url)
+        try:
+            store.core.transact(holder, [Write("update", "Patient", "slow", pat("Slow"))])  # t taken, not committed
+            await store.transact([Write("update", "Patient", "fast", pat("Fast"))])
+            for _ in range(5):
+                assert await feed.next() == []
+                assert feed.settling
+                await anyio.sleep(0.02)
+            if outcome == "commit":
+                holder.commit()
+            else:
+                holder.rollback()
+        finally:
+            holder.close()
+        got = []
+        with anyio.fail_after(10):
+            while len(got) < (2 if outcome == "commit" else 1):
+                got += await feed.next()
+                await feed.wait(0.05)
+        assert [c.id for c in got] == (["slow", "fast"] if outcome == "commit" else ["fast"])
+        assert not feed.settling
+    finally:
+        await feed.close()
+        await store.close()
