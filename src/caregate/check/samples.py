@@ -34,6 +34,10 @@ def _snomed(code: str, display: str) -> dict[str, Any]:
     return {"coding": [{"system": SNOMED, "code": code, "display": display}], "text": display}
 
 
+def _ident(run: str, kind: str) -> list[dict[str, Any]]:
+    return [{"system": "https://example.org/caregate-check", "value": f"{kind}-{run}"}]
+
+
 def patient(run: str, _refs: dict[str, str]) -> dict[str, Any]:
     return {
         "resourceType": "Patient", "active": True,
@@ -60,27 +64,28 @@ def organization(run: str, _refs: dict[str, str]) -> dict[str, Any]:
 
 
 def location(run: str, _refs: dict[str, str]) -> dict[str, Any]:
-    return {"resourceType": "Location", "status": "active", "name": f"Checker Ward {run}",
+    return {"resourceType": "Location", "identifier": _ident(run, "loc"), "status": "active",
+            "name": f"Checker Ward {run}",
             "address": {"city": "Leeds", "postalCode": "LS2 7UE"}}
 
 
-def practitioner_role(_run: str, refs: dict[str, str]) -> dict[str, Any]:
-    return {"resourceType": "PractitionerRole", "active": True,
+def practitioner_role(run: str, refs: dict[str, str]) -> dict[str, Any]:
+    return {"resourceType": "PractitionerRole", "identifier": _ident(run, "role"), "active": True,
             "practitioner": {"reference": f"Practitioner/{refs['Practitioner']}"},
             "organization": {"reference": f"Organization/{refs['Organization']}"},
             "code": [_snomed("62247001", "General practitioner")]}
 
 
-def encounter(_run: str, refs: dict[str, str]) -> dict[str, Any]:
-    return {"resourceType": "Encounter", "status": "finished",
+def encounter(run: str, refs: dict[str, str]) -> dict[str, Any]:
+    return {"resourceType": "Encounter", "identifier": _ident(run, "enc"), "status": "finished",
             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
             "type": [_snomed("185347001", "Encounter for problem")],
             "subject": {"reference": f"Patient/{refs['Patient']}"},
             "period": {"start": "2024-05-01T09:00:00Z", "end": "2024-05-01T09:20:00Z"}}
 
 
-def condition(_run: str, refs: dict[str, str]) -> dict[str, Any]:
-    return {"resourceType": "Condition",
+def condition(run: str, refs: dict[str, str]) -> dict[str, Any]:
+    return {"resourceType": "Condition", "identifier": _ident(run, "cond"),
             "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
                                            "code": "active"}]},
             "verificationStatus": {"coding": [{
@@ -92,8 +97,8 @@ def condition(_run: str, refs: dict[str, str]) -> dict[str, Any]:
             "onsetDateTime": "2019-03-01", "recordedDate": "2019-03-04"}
 
 
-def observation(_run: str, refs: dict[str, str]) -> dict[str, Any]:
-    return {"resourceType": "Observation", "status": "final",
+def observation(run: str, refs: dict[str, str]) -> dict[str, Any]:
+    return {"resourceType": "Observation", "identifier": _ident(run, "obs"), "status": "final",
             "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                                       "code": "vital-signs"}]}],
             "code": {"coding": [{"system": SNOMED, "code": "27113001", "display": "Body weight"},
@@ -103,8 +108,8 @@ def observation(_run: str, refs: dict[str, str]) -> dict[str, Any]:
             "valueQuantity": {"value": 72.5, "unit": "kg", "system": UCUM, "code": "kg"}}
 
 
-def allergy(_run: str, refs: dict[str, str]) -> dict[str, Any]:
-    return {"resourceType": "AllergyIntolerance",
+def allergy(run: str, refs: dict[str, str]) -> dict[str, Any]:
+    return {"resourceType": "AllergyIntolerance", "identifier": _ident(run, "alg"),
             "clinicalStatus": {"coding": [{
                 "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
             "verificationStatus": {"coding": [{
@@ -115,30 +120,32 @@ def allergy(_run: str, refs: dict[str, str]) -> dict[str, Any]:
             "patient": {"reference": f"Patient/{refs['Patient']}"}, "recordedDate": "2020-02-02"}
 
 
-def medication(_run: str, _refs: dict[str, str]) -> dict[str, Any]:
-    return {"resourceType": "Medication", "status": "active",
+def medication(run: str, _refs: dict[str, str]) -> dict[str, Any]:
+    return {"resourceType": "Medication", "identifier": _ident(run, "med"), "status": "active",
             "code": _snomed("322236009", "Paracetamol 500mg tablets")}
 
 
-def medication_request(_run: str, refs: dict[str, str]) -> dict[str, Any]:
-    return {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+def medication_request(run: str, refs: dict[str, str]) -> dict[str, Any]:
+    return {"resourceType": "MedicationRequest", "identifier": _ident(run, "mrq"), "status": "active",
+            "intent": "order",
             "medicationCodeableConcept": _snomed("322236009", "Paracetamol 500mg tablets"),
             "subject": {"reference": f"Patient/{refs['Patient']}"}, "authoredOn": "2024-05-01"}
 
 
-def immunization(_run: str, refs: dict[str, str]) -> dict[str, Any]:
-    return {"resourceType": "Immunization", "status": "completed",
+def immunization(run: str, refs: dict[str, str]) -> dict[str, Any]:
+    return {"resourceType": "Immunization", "identifier": _ident(run, "imm"), "status": "completed",
             "vaccineCode": _snomed("39114911000001105", "COVID-19 Vaccine Vaxzevria"),
             "patient": {"reference": f"Patient/{refs['Patient']}"}, "occurrenceDateTime": "2021-03-15"}
 
 
-def procedure(_run: str, refs: dict[str, str]) -> dict[str, Any]:
-    return {"resourceType": "Procedure", "status": "completed", "code": _snomed("80146002", "Appendectomy"),
+def procedure(run: str, refs: dict[str, str]) -> dict[str, Any]:
+    return {"resourceType": "Procedure", "identifier": _ident(run, "proc"), "status": "completed",
+            "code": _snomed("80146002", "Appendectomy"),
             "subject": {"reference": f"Patient/{refs['Patient']}"}, "performedDateTime": "2015-08-20"}
 
 
-def diagnostic_report(_run: str, refs: dict[str, str]) -> dict[str, Any]:
-    return {"resourceType": "DiagnosticReport", "status": "final",
+def diagnostic_report(run: str, refs: dict[str, str]) -> dict[str, Any]:
+    return {"resourceType": "DiagnosticReport", "identifier": _ident(run, "dr"), "status": "final",
             "code": {"coding": [{"system": LOINC, "code": "58410-2", "display": "CBC panel"}]},
             "subject": {"reference": f"Patient/{refs['Patient']}"},
             "effectiveDateTime": "2024-04-30", "issued": "2024-05-01T12:00:00Z"}
