@@ -19,8 +19,9 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str, log: Path, *extra: str, access_log: bool = False) -> None:
-        self.port = free_port()
+    def __init__(self, database_url: str, log: Path, *extra: str, access_log: bool = False,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}/fhir"
         env = {**os.environ, "CAREGATE_ACCESS_LOG": "1" if access_log else "0"}
         self._log = open(log, "wb")  # noqa: SIM115 - closed when the process ends
