@@ -18,6 +18,8 @@ needs at run time (the package never reads the bundles itself):
   resource, complex datatype and backbone element with its elements in definition order (choice elements
   expanded by type suffix, `valueQuantity`), each as [type code, repeats, representation], and every
   primitive type with its JSON representation (boolean, number or string).
+- `validation.json.gz`: what resource validation needs (element cardinality, types, bindings, constraints,
+  fixed and pattern values, and the expansions of the bound ValueSets); see tools/validation_defs.py.
 - `PROVENANCE.md`: where the data came from.
 
 Each file holds one entry per line so that regenerating after a change gives readable diffs.
@@ -37,6 +39,9 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "tools"))
+
+from validation_defs import validation_model  # noqa: E402
 
 from caregate.search.fhirpath import split_by_type  # noqa: E402
 
@@ -270,7 +275,8 @@ build {info.get("buildId", "?")} ({info.get("date", "?")}), https://hl7.org/fhir
 - License: the FHIR specification and its definitions are published under CC0 (public domain dedication);
   "FHIR" is the registered trademark of HL7.
 - Source files: `search-parameters.json.gz`, `profiles-resources.json.gz`, `profiles-types.json.gz`,
-  `compartmentdefinition-patient.json.gz` (the release's definition bundles, gzipped).
+  `compartmentdefinition-patient.json.gz`, `valuesets.json.gz`, `v3-codesystems.json.gz`, `v2-tables.json.gz`
+  (the release's definition bundles, gzipped).
 
 | file | from | entries |
 |---|---|---|
@@ -280,6 +286,9 @@ build {info.get("buildId", "?")} ({info.get("date", "?")}), https://hl7.org/fhir
 | compartment-patient.json | compartmentdefinition-patient | {counts["compartment-patient"]} |
 | xml-model.json | snapshots of profiles-resources and profiles-types (XML/JSON conversion) | \
 {counts["xml-model"]} types |
+| validation.json.gz | snapshots of profiles-resources and profiles-types; valuesets, v3-codesystems and \
+v2-tables (expansions) | {counts["validation-types"]} types, {counts["validation-constraints"]} constraints, \
+{counts["validation-valuesets"]} expanded ValueSets, {counts["validation-unexpandable"]} not expandable |
 
 Notes on the source:
 
@@ -314,6 +323,7 @@ def generate(source: Path) -> dict[str, bytes]:
             )
     summaries = summary_elements(resource_sds, types)
     xml = xml_model([*resource_sds, *all_type_sds])
+    validation, validation_counts = validation_model(source, [*resource_sds, *all_type_sds], _type_code)
     compartment = patient_compartment(_bundle_resources(source / "compartmentdefinition-patient.json.gz")[0])
     version_path = source / "version.info.gz"
     version_info = ""
@@ -327,6 +337,7 @@ def generate(source: Path) -> dict[str, bytes]:
         "compartment-patient": len(compartment),
         "summary-elements": len(summaries),
         "xml-model": len(xml),
+        **{f"validation-{k}": v for k, v in validation_counts.items()},
     }
     return {
         "resource-types.json": _lines(types),
@@ -335,6 +346,7 @@ def generate(source: Path) -> dict[str, bytes]:
         "compartment-patient.json": _lines(compartment),
         "summary-elements.json": _lines(summaries),
         "xml-model.json": _lines(xml),
+        "validation.json.gz": validation,
         "PROVENANCE.md": _provenance(counts, version_info, skipped),
     }
 
