@@ -86,7 +86,7 @@ def capability_statement(registry: Registry, base_url: str, date: str, topics: S
         "implementation": {"description": "caregate FHIR R4 server", "url": base_url},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json", "application/fhir+xml", "xml"],
-        "patchFormat": ["application/json-patch+json"],
+        "patchFormat": ["application/json-patch+json", "application/fhir+json", "application/fhir+xml"],
         **({"instantiates": [f"{_BACKPORT}/CapabilityStatement/backport-subscription-server-r4"],
             "implementationGuide": [f"{_BACKPORT}/ImplementationGuide/hl7.fhir.uv.subscriptions-backport"]}
            if topics else {}),

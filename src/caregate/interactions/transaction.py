@@ -17,6 +17,7 @@ import orjson
 from caregate.errors import HTTP_STATUS, FhirError, incorrect, invalid
 from caregate.interactions.bundles import outcome
 from caregate.interactions.context import RequestContext, Result
+from caregate.interactions.guard import forbidden, permit
 from caregate.interactions.references import collect_references, is_conditional, rewrite_references
 from caregate.interactions.resource_rules import check_body, check_id, check_type
 from caregate.interactions.search import find
@@ -137,8 +138,27 @@ async def _resolve_conditional_refs(ctx: RequestContext, entries: list[_Entry]) 
     return found
 
 
+def _authorize(ctx: RequestContext, entries: list[_Entry]) -> None:
+    """Every entry's interaction must be granted without bounds: patient confinement and scope constraints
+    are applied per interaction, which a Bundle's entries (written together) do not go through."""
+    if ctx.actor is None:
+        return
+    for e in entries:
+        type_, id_, _ = _split_url(e.url, e.index)
+        if type_.startswith(("$", "_")) or type_ == "metadata":
+            raise forbidden(f"Bundle.entry[{e.index}]: only resource interactions can be authorized in a Bundle.")
+        interaction = {"GET": "read" if id_ else "search-type", "HEAD": "read" if id_ else "search-type",
+                       "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[e.method]
+        check_type(type_)
+        decision = permit(ctx, type_, interaction)
+        if decision.patient is not None or decision.constraints:
+            raise forbidden(f"Bundle.entry[{e.index}]: the scopes on {type_} are bounded (patient/ or a query "
+                            "constraint); send that request on its own.")
+
+
 async def transaction(ctx: RequestContext, bundle: object) -> Result:
     kind, entries = _entries(bundle)
+    _authorize(ctx, entries)
     if kind == "batch":
         return await _batch(ctx, entries)
     aliases = await _plan(ctx, entries)
@@ -201,7 +221,7 @@ def _with_base(ctx: RequestContext, result: dict) -> dict:
 
 
 async def _patch_write(ctx: RequestContext, e: _Entry) -> Write:
-    from caregate.fhir import jsonpatch
+    from caregate.interactions.patch_formats import apply_patch
 
     current = await ctx.store.read(e.type, e.id or "")
     if current is None or current.deleted:
@@ -212,11 +232,10 @@ async def _patch_write(ctx: RequestContext, e: _Entry) -> Write:
         import base64
 
         ops = orjson.loads(base64.b64decode(e.resource["data"]))
-    try:
-        patched = jsonpatch.apply(orjson.loads(current.json), ops)
-    except jsonpatch.PatchError as exc:
-        raise FhirError("invalid", f"Bundle.entry[{e.index}]: {exc}") from exc
-    return Write("update", e.type, e.id or "", patched, current.version)
+    if e.resource and e.resource.get("resourceType") == "Parameters":
+        ops = e.resource
+    patched = apply_patch(orjson.loads(current.json), ops, f"Bundle.entry[{e.index}].resource")
+    return Write("update", e.type, e.id or "", check_body(patched, e.type, e.id, need_id=True), current.version)
 
 
 async def _read_entry(ctx: RequestContext, e: _Entry) -> dict:

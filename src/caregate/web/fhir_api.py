@@ -14,12 +14,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from caregate.auth.bearer import BearerValidator
 from caregate.errors import FhirError, incorrect
 from caregate.fhir.xmlformat import FhirFormatError, parse_xml
 from caregate.interactions import capabilities, create, delete, history, patch, read, search, transaction, update
 from caregate.interactions.context import RequestContext, Result
+from caregate.policy import Actor
 from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore
+from caregate.web.authn import OPEN_PATHS, authenticate
 from caregate.web.render import JSON, Format, error_response, json_response, render
 from caregate.web.subscriptions import SubscriptionWeb
 
@@ -39,6 +42,7 @@ class FhirApi:
         self.page_max = page_max
         self.started = started
         self.subscriptions: SubscriptionWeb | None = None  # the Subscriptions backport, when wired in
+        self.bearer: BearerValidator | None = None  # None: no authentication (--no-auth)
         self._capabilities: bytes | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,9 +61,9 @@ class FhirApi:
                                                          "the error has been logged."), out)
         await response(scope, receive, send)
 
-    def _ctx(self, prefer: dict[str, str]) -> RequestContext:
+    def _ctx(self, prefer: dict[str, str], actor: Actor | None = None) -> RequestContext:
         return RequestContext(self.store, self.registry, self.base_url, prefer.get("handling") == "strict",
-                              self.page_default, self.page_max)
+                              self.page_default, self.page_max, actor=actor)
 
     async def _dispatch(self, request: Request, scope: Scope, params: list[tuple[str, str]],
                         out: Format) -> Response:
@@ -70,7 +74,10 @@ class FhirApi:
         n = len(seg)
         prefer = _prefer(request)
         ret = prefer.get("return")
-        ctx = self._ctx(prefer)
+        actor = None
+        if self.bearer is not None and tuple(seg) not in OPEN_PATHS:
+            actor = authenticate(self.bearer, request.headers)
+        ctx = self._ctx(prefer, actor)
 
         def route(template: str) -> None:
             scope["route_template"] = template
@@ -135,9 +142,10 @@ class FhirApi:
                               out)
             if method == "PATCH":
                 ctype = headers.get("content-type", "")
-                if "json-patch" not in ctype and "json" not in ctype:
-                    raise FhirError("unsupported-media", "PATCH takes application/json-patch+json.")
-                return render(await patch.patch(ctx, head, id_, await _body(request, any_json=True),
+                if "json" not in ctype and "xml" not in ctype:
+                    raise FhirError("unsupported-media", "PATCH takes application/json-patch+json (JSON Patch) or a "
+                                                         "FHIRPath Patch as application/fhir+json or +xml.")
+                return render(await patch.patch(ctx, head, id_, await _body(request, any_json="xml" not in ctype),
                                                 headers.get("if-match")), self.base_url, ret, out)
             raise FhirError("not-allowed", f"{method} is not supported on [base]/{head}/[id].")
         if n == 3 and seg[2] != "_history" and not seg[2].startswith("$"):
