@@ -111,3 +111,38 @@ def test_endpoints_are_https_or_loopback_http() -> None:
     assert endpoint_problem("http://[::1]:9/x") is None
     assert endpoint_problem("http://localhost/x") is None
     assert endpoint_problem("http://10.0.0.1/x") is not None
+
+
+def test_the_fan_out_index_finds_every_subscription_whose_filters_pass(catalog: TopicCatalog) -> None:
+    """Routes narrows the candidates by reference; it must never leave out a subscription that matches."""
+    from caregate.subscriptions.events import Tracked
+    from caregate.subscriptions.fanout import Routes
+
+    registry = catalog.registry
+    filter_sets = [(), ("Observation?patient=Patient/123",), ("patient=Patient/123",), ("subject=Patient/123",),
+                   ("Observation?patient=Patient/456",), ("DiagnosticReport?subject=Patient/123",),
+                   ("Observation?patient=123",), ("Observation?category=laboratory",),
+                   ("Observation?patient=Patient/123", "Observation?code=http://loinc.org|2345-7"),
+                   ("Observation?patient=Patient/123,Patient/456",), ("Observation?subject:Patient=123",)]
+    routes, tracked = Routes(registry), []
+    for i, filters in enumerate(filter_sets):
+        spec = read_spec({**subscription("lab-result", endpoint="https://x.example/h", filters=filters),
+                          "id": f"s{i}"}, catalog)
+        tracked.append(Tracked(spec, 0, FilterSet(spec, catalog)))
+        routes.add(tracked[-1])
+    report = {"resourceType": "DiagnosticReport", "id": "r", "status": "final", "code": {"text": "x"},
+              "subject": {"reference": "Patient/123"}}
+    resources = [lab("o1", patient="123"), lab("o2", patient="456"), lab("o3", patient="789"), report,
+                 {**lab("o4"), "subject": {"reference": f"{BASE}/Patient/123"}}]
+    for resource in resources:
+        item = Indexed(resource, registry)
+        rtype = resource["resourceType"]
+        wanted = {t.spec.id for t in tracked if t.filters is not None and t.filters(rtype, item)}
+        found = [t.spec.id for t in routes.candidates("lab-result", rtype, item)]
+        assert len(found) == len(set(found)), "each candidate once"
+        assert wanted <= set(found), resource["id"]
+        assert len(found) < len(tracked), "the index narrows the candidates"
+    routes.remove("s1")
+    after = [t.spec.id for t in routes.candidates("lab-result", "Observation", Indexed(lab("o", patient="123"),
+                                                                                       registry))]
+    assert "s1" not in after and "s2" in after

@@ -30,6 +30,7 @@ from caregate.errors import FhirError
 from caregate.search.match import Indexed
 from caregate.search.query import parse
 from caregate.storage.base import Change, ChangeFeed, HistoryQuery, ResourceStore, Stored
+from caregate.subscriptions.fanout import Routes
 from caregate.subscriptions.model import FilterSet, Spec, read_spec
 from caregate.subscriptions.topics import TopicCatalog
 
@@ -85,6 +86,7 @@ class EventIndex:
         self.catalog = catalog
         self.batch = batch
         self.subs: dict[str, Tracked] = {}
+        self.routes = Routes(catalog.registry)
         self.feed: ChangeFeed | None = None  # None until bootstrapped
         self._lock = asyncio.Lock()
         self._listeners: list[Callable[[set[str]], None]] = []
@@ -172,22 +174,20 @@ class EventIndex:
         if change.type == "Subscription":
             await self._apply_subscription(change, touched)
             return
-        interested = [s for s in self.subs.values()
-                      if s.filters is not None and s.spec.topic is not None
-                      and change.type in s.spec.topic.resource_types]
-        if not interested:
+        if not self.routes.watches(change.type):
             return
         previous, current, stamp = await self._versions(change)
         fired = self.catalog.fired(change.type, change.method, previous, current)
         focus = current or previous
         if not fired or focus is None:
             return
-        for sub in interested:
-            assert sub.spec.topic is not None and sub.filters is not None
-            if sub.spec.topic.name in fired and sub.filters(change.type, focus):
-                sub.events.append(Event(len(sub.events) + 1, change.t, change.type, change.id, change.version,
-                                        change.method, stamp))
-                touched.add(sub.spec.id)
+        for topic in sorted(fired):
+            for sub in self.routes.candidates(topic, change.type, focus):
+                assert sub.filters is not None
+                if sub.filters(change.type, focus):
+                    sub.events.append(Event(len(sub.events) + 1, change.t, change.type, change.id,
+                                            change.version, change.method, stamp))
+                    touched.add(sub.spec.id)
 
     async def _versions(self, change: Change) -> tuple[Indexed | None, Indexed | None, str]:
         """The version before the change (None for a create) and after it (None for a delete), indexed."""
@@ -198,7 +198,7 @@ class EventIndex:
         if this is not None and not this.deleted and change.method != "delete":
             current = Indexed(orjson.loads(this.json), registry)
         previous = None
-        if change.version > 1 and change.method != "create":
+        if change.version > 1 and change.method != "create" and self.catalog.needs_previous(change.type):
             before = await self.store.vread(change.type, change.id, change.version - 1)
             if before is not None and not before.deleted:
                 previous = Indexed(orjson.loads(before.json), registry)
@@ -208,6 +208,7 @@ class EventIndex:
         touched.add(change.id)
         if change.method == "delete":
             self.subs.pop(change.id, None)
+            self.routes.remove(change.id)
             return
         stored = await self.store.vread("Subscription", change.id, change.version)
         if stored is None or stored.deleted:
@@ -215,6 +216,7 @@ class EventIndex:
         spec = read_spec(orjson.loads(stored.json), self.catalog)
         known = self.subs.get(change.id)
         if known is None or known.spec.criteria_key != spec.criteria_key:
-            self.subs[change.id] = Tracked(spec, change.t, _filters(spec, self.catalog))
+            tracked = self.subs[change.id] = Tracked(spec, change.t, _filters(spec, self.catalog))
+            self.routes.add(tracked)
         else:
             known.spec = spec

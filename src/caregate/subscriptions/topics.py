@@ -153,6 +153,10 @@ class TopicCatalog:
     def url_of(self, topic: Topic) -> str:
         return topic.url(self.base_url)
 
+    def needs_previous(self, resource_type: str) -> bool:
+        """Whether some trigger on this type tests the version before the change."""
+        return any(c.previous is not None for c in self._triggers.get(resource_type, ()))
+
     def fired(self, resource_type: str, method: str, previous: Indexed | None,
               current: Indexed | None) -> set[str]:
         """Names of the topics this change triggers (the previous and current versions already indexed)."""
