@@ -362,12 +362,11 @@ def invalid_resource(ctx: CheckContext) -> str:
 
 
 def _forget_created(ctx: CheckContext, r) -> None:
-    """Remember anything a refused-but-accepted create made, for clean-up."""
+    """Delete at once anything a create that should have been refused made (later tests must not see it)."""
     if r.status_code in (200, 201):
-        rid = r.headers.get("location", "").split("/_history")[0].rstrip("/").split("/")[-1]
-        rtype = r.headers.get("location", "").split("/_history")[0].rstrip("/").split("/")[-2:-1]
-        if rid and rtype:
-            ctx.created.append(f"{rtype[0]}/{rid}")
+        parts = r.headers.get("location", "").split("/_history")[0].rstrip("/").split("/")
+        if len(parts) >= 2 and parts[-1]:
+            ctx.client.delete(f"{parts[-2]}/{parts[-1]}")
 
 
 @test("rest.unknown-type", "An unknown resource type is refused with an OperationOutcome",
