@@ -2,7 +2,7 @@
 
     python -m bench                       # the normal run (a few minutes)
     python -m bench --quick               # small sizes: a smoke run that checks every benchmark still works
-    python -m bench --only read,crud      # some of: index, ingest, read, crud, memory
+    python -m bench --only read,crud      # some of: index, ingest, read, crud, memory, fhirpath
     python -m bench --load-mb 1000        # the 1 GB load for the memory benchmark (generated once, then cached)
 
 The table also goes to bench/out/latest.txt. Each benchmark that cannot run (PostgreSQL or wrk missing, a
@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:  # for tests.pgcluster, whatever the working direc
 
 from bench.report import Row, render_text, table  # noqa: E402
 
-SECTIONS = ("index", "ingest", "read", "crud", "memory")
+SECTIONS = ("index", "ingest", "read", "crud", "memory", "fhirpath")
 OUT = ROOT / "bench" / "out"
 WIDTH = 220  # columns of the saved table: every figure and note on as few lines as possible
 
@@ -47,10 +47,11 @@ class Sizes:
     read_patients: int
     seconds: float
     load_mb: int
+    fhirpath_patients: int = 20
 
 
 NORMAL = Sizes(index_resources=5000, ingest_patients=100, read_patients=100, seconds=10, load_mb=100)
-QUICK = Sizes(index_resources=1000, ingest_patients=10, read_patients=10, seconds=3, load_mb=5)
+QUICK = Sizes(index_resources=1000, ingest_patients=10, read_patients=10, seconds=3, load_mb=5, fhirpath_patients=2)
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -80,6 +81,7 @@ def _sizes(args: argparse.Namespace) -> Sizes:
         read_patients=base.read_patients,
         seconds=args.seconds or base.seconds,
         load_mb=args.load_mb or base.load_mb,
+        fhirpath_patients=base.fhirpath_patients,
     )
 
 
@@ -111,7 +113,12 @@ def _plan(sizes: Sizes, scratch: Path) -> dict[str, Callable[[], list[Row]]]:
 
         return memory.run(sizes.load_mb, scratch)
 
-    return {"index": index, "ingest": ingest, "read": read, "crud": crud, "memory": memory}
+    def fhirpath() -> list[Row]:
+        from bench import fhirpath
+
+        return fhirpath.run(sizes.fhirpath_patients)
+
+    return {"index": index, "ingest": ingest, "read": read, "crud": crud, "memory": memory, "fhirpath": fhirpath}
 
 
 def _commit() -> str:
