@@ -148,6 +148,7 @@ def test_the_input_is_untouched_and_a_failing_patch_changes_nothing() -> None:
         (op("explode", "Patient"), "part[0]", True, "unknown operation type"),
         (op("replace", "Patient.name.(", value={"valueString": "x"}), "part[1]", True, "not valid FHIRPath"),
         (op("delete", "Patient.managingOrganization.resolve()"), "part[1]", True, "resolve()"),
+        (op("delete", "Patient.descendants().descendants().where(value = '1')"), "part[1]", True, "descendants()"),
         ({"name": "operation", "part": [{"name": "type", "valueCode": "insert"},
                                         {"name": "path", "valueString": "Patient.identifier"}]}, "", True, "needs a"),
         ({"name": "op", "part": []}, "", True, "named 'operation'"),

@@ -4,7 +4,8 @@ add, insert, delete, replace or move elements named by FHIRPath, applied to a re
 The rules of the page, as applied here:
 
 - operations run in order on a copy of the resource, all or nothing; the input is never modified;
-- a path must select elements of the resource itself (never through `resolve()`); `delete` of a path that
+- a path must select elements of the resource itself (never through `resolve()`; `descendants()`, `repeat()`
+  and `aggregate()`, whose nesting costs a power of the resource size, are refused too); `delete` of a path that
   matches nothing does nothing, every other operation needs its path to match, and exactly one element where
   one is meant (`add`, `replace`, `delete`);
 - the value must have a type the target element allows (a profile of it such as Age for Quantity counts);
@@ -34,6 +35,7 @@ __all__ = ["FhirPatchError", "apply", "is_fhirpath_patch"]
 
 _OPERATIONS = ("add", "insert", "delete", "replace", "move")
 _PART_NAMES = ("type", "path", "name", "value", "index", "source", "destination")
+_TREE_WALKS = ("descendants", "repeat", "aggregate")  # nested, their cost grows as a power of the resource size
 _NEEDS = {"add": ("path", "name", "value"), "insert": ("path", "value", "index"), "delete": ("path",),
           "replace": ("path", "value"), "move": ("path", "source", "destination")}
 
@@ -137,6 +139,10 @@ def _compile(op: _Operation) -> tuple[fhirpath.Expression, ast.Node]:
         raise FhirPatchError(f"the path is not valid FHIRPath: {e}", op.at("path"), malformed=True) from None
     if _calls(tree, "resolve"):
         raise FhirPatchError("a patch path must not cross resources with resolve()", op.at("path"), malformed=True)
+    walking = next((name for name in _TREE_WALKS if _calls(tree, name)), None)
+    if walking is not None:
+        raise FhirPatchError(f"a patch path names elements; {walking}() is not accepted in one", op.at("path"),
+                             malformed=True)
     return expr, tree
 
 
