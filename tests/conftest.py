@@ -55,7 +55,7 @@ async def client(database_url: str) -> AsyncIterator:
     from caregate.app import build
     from caregate.config import Settings
 
-    settings = Settings.from_env(env={}, database_url=database_url, port=8080)
+    settings = Settings.from_env(env={}, database_url=database_url, port=8080, no_auth=True)  # auth: tests/auth
     app = build(settings, access_log=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as c:

@@ -13,7 +13,7 @@ LAYERS = {
     "search": 3,
     "storage": 4, "policy": 4,
     "interactions": 6,
-    "bulkload": 7, "subscriptions": 7, "check": 7,
+    "bulkload": 7, "subscriptions": 7, "check": 7, "auth": 7,
     "web": 8,
     "app": 9,
     "cli": 10, "__main__": 10,

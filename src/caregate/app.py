@@ -18,6 +18,13 @@ def build(settings: Settings, *, access_log: bool = True):
     api = FhirApi(store, default_registry(), settings.fhir_base, page_default=settings.page_default,
                   page_max=settings.page_max, started=instant(clock.now()))
     api.subscriptions = SubscriptionWeb(SubscriptionService(store, api.registry, api.base_url, settings.database_url))
+    auth = None
+    if not settings.no_auth:
+        from caregate.auth.service import AuthService
+
+        auth = AuthService(settings.database_url, settings.fhir_base)
+        auth.remember_base()
+        api.bearer = auth.bearer
     return asgi_app(api, access_log=access_log)
 
 

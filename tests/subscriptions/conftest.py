@@ -206,7 +206,7 @@ async def live(database_url: str) -> AsyncIterator[Live]:
     from caregate.app import build
     from caregate.config import Settings
 
-    app = build(Settings.from_env(env={}, database_url=database_url, port=8080), access_log=False)
+    app = build(Settings.from_env(env={}, database_url=database_url, port=8080, no_auth=True), access_log=False)
     fhir = app.app.fhir
     service = fhir.subscriptions.service
     service.tune(FAST)

@@ -102,7 +102,7 @@ async def test_events_are_numbered_per_subscription_and_replayed_by_number(live:
 async def test_any_process_derives_the_same_numbers(live: Live, database_url: str) -> None:
     typed, _ = await _lab_scenario(live)
     ours = (await live.client.get(f"/fhir/Subscription/{typed}/$events")).json()
-    other = build(Settings.from_env(env={}, database_url=database_url, port=8080), access_log=False)
+    other = build(Settings.from_env(env={}, database_url=database_url, port=8080, no_auth=True), access_log=False)
     service = other.app.fhir.subscriptions.service
     try:
         theirs = await service.events(typed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from caregate import __version__
+from caregate.cli.auth import clients, token, users
 from caregate.cli.check import check
 from caregate.cli.explain import explain
 from caregate.cli.load import load
@@ -24,6 +25,9 @@ cli.add_command(synth)
 cli.add_command(load)
 cli.add_command(explain)
 cli.add_command(subscriptions)
+cli.add_command(clients)
+cli.add_command(users)
+cli.add_command(token)
 cli.add_command(check)
 
 

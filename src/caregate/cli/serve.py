@@ -30,9 +30,7 @@ def serve(host: str, port: int, database: str | None, no_auth: bool, demo: int, 
     from caregate.app import build
     from caregate.web.observe import configure_logging
 
-    if not no_auth:
-        raise click.UsageError("Authentication is not available yet: run with --no-auth on a loopback address.")
-    if not is_loopback(host):
+    if no_auth and not is_loopback(host):
         raise click.UsageError(f"--no-auth serves anyone who can connect: refusing to bind {host}, "
                                "which is not a loopback address.")
     settings = Settings.from_env(host=host, port=port, database_url=database, no_auth=no_auth, workers=workers,
@@ -47,7 +45,8 @@ def serve(host: str, port: int, database: str | None, no_auth: bool, demo: int, 
         # Worker processes rebuild the app from the environment, so hand every setting over through it.
         os.environ.update({"CAREGATE_DATABASE_URL": settings.database_url, "CAREGATE_HOST": host,
                            "CAREGATE_PORT": str(port), "CAREGATE_BASE_URL": settings.fhir_base,
-                           "CAREGATE_ACCESS_LOG": "1" if access_log else "0", "CAREGATE_NO_AUTH": "1"})
+                           "CAREGATE_ACCESS_LOG": "1" if access_log else "0",
+                           "CAREGATE_NO_AUTH": "1" if no_auth else "0"})
         uvicorn.run("caregate.app:from_env", factory=True, workers=settings.workers, host=host, port=port,
                     log_config=None, access_log=False, lifespan="on")
         return

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from caregate.policy import Actor
 from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore, Stored
 
@@ -23,6 +24,7 @@ class RequestContext:
     page_default: int = 20
     page_max: int = 1000
     ids: Callable[[], str] = new_id
+    actor: Actor | None = None  # who asks; None when the server runs without authentication
 
 
 @dataclass(slots=True)

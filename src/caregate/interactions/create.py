@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl
 
 from caregate.errors import FhirError
 from caregate.interactions.context import RequestContext, Result
+from caregate.interactions.guard import check_body_within, permit
 from caregate.interactions.resource_rules import check_body, check_type
 from caregate.interactions.search import find
 from caregate.storage.base import Write
@@ -14,9 +15,11 @@ from caregate.storage.base import Write
 async def create(ctx: RequestContext, type_: str, body: object, if_none_exist: str | None = None) -> Result:
     """The server assigns the id; a client-supplied id is ignored, as the spec requires."""
     check_type(type_)
+    decision = permit(ctx, type_, "create")
     resource = check_body(body, type_)
+    check_body_within(ctx, decision, type_, resource)
     if if_none_exist:
-        matches = await find(ctx, type_, parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True))
+        matches = await find(ctx, type_, parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True), decision)
         if len(matches) > 1:
             raise FhirError("precondition", f"If-None-Exist matched more than one {type_}; be more specific.")
         if matches:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from caregate.errors import FhirError, incorrect
 from caregate.interactions.bundles import link, resource_fragment
 from caregate.interactions.context import RequestContext, Result
+from caregate.interactions.guard import check_visible, forbidden, permit, permit_types
 from caregate.interactions.resource_rules import check_id, check_type
 from caregate.search.dates import parse_range
 from caregate.storage.base import HistoryQuery
@@ -16,6 +17,14 @@ async def history(ctx: RequestContext, type_: str | None, id_: str | None,
         check_type(type_)
     if id_ is not None:
         check_id(id_)
+    if type_ is None:
+        decision = permit_types(ctx, None, "history-system")
+    else:
+        decision = permit(ctx, type_, "history-instance" if id_ is not None else "history-type")
+        if decision.constraints and id_ is None:
+            raise forbidden(f"The scopes on {type_} carry query constraints, which history cannot apply.")
+    if id_ is not None:
+        await check_visible(ctx, decision, type_ or "", id_)
     since = None
     count = ctx.page_default
     cursor = None
@@ -34,7 +43,7 @@ async def history(ctx: RequestContext, type_: str | None, id_: str | None,
             echo.append((name, value))
         elif name == "_cursor":
             cursor = value
-    page = await ctx.store.history(HistoryQuery(type_, id_, since, count, cursor))
+    page = await ctx.store.history(HistoryQuery(type_, id_, since, count, cursor, decision.patient))
     if id_ is not None and not page.items and cursor is None:
         raise FhirError("not-found", f"{type_}/{id_} does not exist, so it has no history.")
     path = "/".join(p for p in (type_, id_, "_history") if p)

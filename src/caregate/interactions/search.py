@@ -13,7 +13,9 @@ from caregate.fhir.definitions import is_resource_type, patient_compartment
 from caregate.fhir.subset import subset
 from caregate.interactions.bundles import full_url, link, outcome, resource_fragment
 from caregate.interactions.context import RequestContext, Result
+from caregate.interactions.guard import bound_query, permit, permit_types
 from caregate.interactions.resource_rules import check_type
+from caregate.policy import Access
 from caregate.search.query import Clause, SearchQuery, TokenValue, ignored_issue, parse
 from caregate.storage.base import Stored
 
@@ -22,13 +24,16 @@ def parse_query(ctx: RequestContext, type_: str | None, params: list[tuple[str, 
     return parse(type_, params, ctx.registry, strict=ctx.strict, base_url=ctx.base_url, max_count=ctx.page_max)
 
 
-async def find(ctx: RequestContext, type_: str, params: list[tuple[str, str]]) -> list[Stored]:
+async def find(ctx: RequestContext, type_: str, params: list[tuple[str, str]],
+               bounds: Access | None = None) -> list[Stored]:
     """All current matches of a conditional-interaction query (If-None-Exist, conditional update/delete).
 
     Conditional interactions are always strict: a criterion the server would ignore could widen the match
     and touch the wrong resource (http.html#cond-update)."""
     query = parse(type_, params, ctx.registry, strict=True, base_url=ctx.base_url)
     query.total = "none"
+    if bounds is not None:
+        bound_query(ctx, bounds, query)
     page = await ctx.store.search(query, 2)
     return page.items
 
@@ -58,7 +63,9 @@ async def search(ctx: RequestContext, type_: str | None, params: list[tuple[str,
                 raise incorrect(f"_type names '{t}', which is not a FHIR R4 resource type.", "_type")
     else:
         check_type(type_)
+    decision = permit(ctx, type_, "search-type") if type_ is not None else permit_types(ctx, types, "search-system")
     query = parse_query(ctx, type_, params)
+    bound_query(ctx, decision, query)
     if compartment is not None:
         if type_ == "Patient":
             query.clauses.append(_id_clause(ctx, compartment[1]))

@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl
 
 from caregate.errors import FhirError, incorrect
 from caregate.interactions.context import RequestContext, Result
+from caregate.interactions.guard import check_body_within, check_visible, permit
 from caregate.interactions.resource_rules import check_body, check_id, check_type
 from caregate.interactions.search import find
 from caregate.storage.base import Write
@@ -28,6 +29,11 @@ async def update(ctx: RequestContext, type_: str, id_: str, body: object, if_mat
     check_type(type_)
     check_id(id_)
     resource = check_body(body, type_, id_, need_id=True)
+    decision = permit(ctx, type_, "update")
+    if decision.patient is not None or decision.constraints:
+        if await ctx.store.read(type_, id_) is not None:
+            await check_visible(ctx, decision, type_, id_)
+        check_body_within(ctx, decision, type_, resource)
     stored = (await ctx.store.transact([Write("update", type_, id_, resource, parse_if_match(if_match))]))[0]
     return Result(stored=stored, created=stored.method == "create")
 
@@ -38,7 +44,7 @@ async def conditional_update(ctx: RequestContext, type_: str, criteria: str, bod
     params = parse_qsl(criteria, keep_blank_values=True)
     if not params:
         raise incorrect("A conditional update needs search criteria in the URL.")
-    matches = await find(ctx, type_, params)
+    matches = await find(ctx, type_, params, permit(ctx, type_, "update"))
     if len(matches) > 1:
         raise FhirError("precondition", f"The criteria match more than one {type_}; be more specific.")
     if not isinstance(body, dict):

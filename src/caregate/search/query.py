@@ -122,6 +122,7 @@ class SearchQuery:
     sort: list[SortKey] = field(default_factory=list)
     elements: list[str] = field(default_factory=list)
     compartment: tuple[str, str, tuple[str, ...]] | None = None  # (type, id, reference params) search.html#compartment
+    confine: str | None = None  # a patient id: every resource reached must be in that patient's compartment
 
     @property
     def count_only(self) -> bool:

@@ -68,6 +68,7 @@ class HistoryQuery:
     since_us: int | None = None
     count: int = 20
     cursor: str | None = None
+    confine: str | None = None  # a patient id: only resources now in that patient's compartment
 
 
 @dataclass(frozen=True, slots=True)

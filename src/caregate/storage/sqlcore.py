@@ -22,6 +22,7 @@ from caregate.storage import cursor as cursors
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
 from caregate.storage.changefeed import CHANNEL, FEED_SQL, HEAD_SQL, PG_FEED_SQL, PG_HEAD_SQL
 from caregate.storage.sql.compiler import compile_count, compile_includes, compile_page, compile_sorted_page
+from caregate.storage.sql.confine import confine_sql
 from caregate.storage.sql.dialect import Dialect
 from caregate.storage.sql.keys import param_key
 from caregate.storage.sql.schema import INDEX_COLUMNS, INDEX_TABLES, ROWS_ATTR, SCHEMA_VERSION, ddl
@@ -380,7 +381,7 @@ class SqlCore:
         for _level in range(self.INCLUDE_LEVELS):
             room = self.INCLUDE_CAP - len(page.included)
             c = compile_includes([s.rid for s in frontier], [(s.type, s.id) for s in frontier], includes,
-                                 revincludes, room + 1, self.d.json_select)
+                                 revincludes, room + 1, self.d.json_select, query.confine)
             if c is None:
                 return
             rows = conn.execute(self._sql(c.sql), c.args).fetchall()
@@ -417,6 +418,8 @@ class SqlCore:
         elif q.type:
             where.append("r.type = ?")
             args.append(q.type)
+        if q.confine is not None:
+            where.append(confine_sql(q.type, q.confine, args))
         if q.since_us is not None:
             where.append("r.lu >= ?")
             args.append(q.since_us)

@@ -23,6 +23,7 @@ from caregate.search.query import (
     SearchQuery,
     TokenValue,
 )
+from caregate.storage.sql.confine import confine_sql
 from caregate.storage.sql.dialect import FTS_MARKER
 from caregate.storage.sql.keys import param_key
 
@@ -249,7 +250,7 @@ def _resource_column_clause(clause: Clause, args: list) -> str:
     return f"NOT {cond}" if clause.modifier == "not" else cond
 
 
-def _chain_sql(resource_type: str, clause: Clause, args: list) -> str:
+def _chain_sql(resource_type: str, clause: Clause, args: list, confine: str | None = None) -> str:
     """Chaining (search.html#chaining) as nested semi-joins: references whose target satisfies the inner
     clause. Each target type is matched with its own ids, so `subject.name=x` never mistakes Location/1 for
     Patient/1. The inner clause is written against the target's own row (aliases shadow per depth)."""
@@ -259,21 +260,25 @@ def _chain_sql(resource_type: str, clause: Clause, args: list) -> str:
     ors = []
     for t in targets:
         args += [t, t]
-        cond = clause_sql(t, inner, args)
+        cond = clause_sql(t, inner, args, confine)
+        if confine is not None:
+            cond += " AND " + confine_sql(t, confine, args)
         ors.append(f"(x.ttype = ? AND x.tid IN (SELECT r.id FROM resources r WHERE r.type = ? AND r.deleted = 0 "
                    f"AND {cond}))")
     either = ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
     return f"r.rid IN (SELECT x.rid FROM idx_ref x WHERE x.p = ? AND {either})"
 
 
-def _has_sql(resource_type: str, clause: Clause, args: list) -> str:
+def _has_sql(resource_type: str, clause: Clause, args: list, confine: str | None = None) -> str:
     """Reverse chaining (search.html#has): this resource is referred to, through the named reference
     parameter, by a resource of the named type that satisfies the inner clause (which may nest `_has`)."""
     assert clause.has is not None
     other, ref_param, inner = clause.has
     args += [param_key(other, ref_param.code), resource_type, other]
     inner_args: list = []
-    cond = clause_sql(other, inner, inner_args)
+    cond = clause_sql(other, inner, inner_args, confine)
+    if confine is not None:
+        cond += " AND " + confine_sql(other, confine, inner_args)
     args += inner_args
     return ("r.id IN (SELECT x.tid FROM idx_ref x WHERE x.p = ? AND x.ttype = ? AND x.rid IN "
             f"(SELECT r.rid FROM resources r WHERE r.type = ? AND r.deleted = 0 AND {cond}))")
@@ -296,23 +301,27 @@ def _fulltext_sql(clause: Clause, args: list) -> str:
     return ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
 
 
-def _list_sql(clause: Clause, args: list) -> str:
+def _list_sql(clause: Clause, args: list, confine: str | None = None) -> str:
     """`_list=id` (search.html#list): the resources a List's entries refer to."""
     marks = ", ".join("?" * len(clause.values))
     args += list(clause.values)
+    own = "" if confine is None else " AND " + confine_sql("List", confine, args, "l")
     return ("EXISTS (SELECT 1 FROM idx_ref x JOIN resources l ON l.rid = x.rid WHERE l.type = 'List' "
-            f"AND l.id IN ({marks}) AND l.deleted = 0 AND x.p = 'List.item' AND x.ttype = r.type AND x.tid = r.id)")
+            f"AND l.id IN ({marks}) AND l.deleted = 0{own} AND x.p = 'List.item' AND x.ttype = r.type "
+            "AND x.tid = r.id)")
 
 
-def clause_sql(resource_type: str, clause: Clause, args: list) -> str:
+def clause_sql(resource_type: str, clause: Clause, args: list, confine: str | None = None) -> str:
+    """One clause as a condition on `r`; `confine` (a patient id) keeps chained and `_has` targets inside
+    that patient's compartment too."""
     if clause.param.code == "_list":
-        return _list_sql(clause, args)
+        return _list_sql(clause, args, confine)
     if clause.param.code in ("_text", "_content"):
         return _fulltext_sql(clause, args)
     if clause.chain is not None:
-        return _chain_sql(resource_type, clause, args)
+        return _chain_sql(resource_type, clause, args, confine)
     if clause.has is not None:
-        return _has_sql(resource_type, clause, args)
+        return _has_sql(resource_type, clause, args, confine)
     code = clause.param.code
     if code in ("_id", "_lastUpdated"):
         if clause.missing is not None:
@@ -357,8 +366,10 @@ def where_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str, 
         marks = ", ".join("?" * len(codes))
         parts.append(f"r.rid IN (SELECT rid FROM idx_ref WHERE p IN ({marks}) AND tid = ? AND ttype = ?)")
         args += [param_key(query.type or "Resource", c) for c in codes] + [cid, ctype]
+    if query.confine is not None:
+        parts.append(confine_sql(query.type, query.confine, args))
     for clause in query.clauses:
-        parts.append(clause_sql(query.type or "Resource", clause, args))
+        parts.append(clause_sql(query.type or "Resource", clause, args, query.confine))
     return " AND ".join(parts), args
 
 
@@ -403,7 +414,7 @@ def compile_sorted_page(query: SearchQuery, *, limit: int, offset: int, types: l
 
 
 def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list, revincludes: list,
-                     limit: int, json_col: str = "r.json") -> Compiled | None:
+                     limit: int, json_col: str = "r.json", confine: str | None = None) -> Compiled | None:
     """One query for one level of `_include` and `_revinclude` (search.html#include) around the given
     resources: forward references they hold, and resources whose references point at them."""
     parts: list[str] = []
@@ -425,6 +436,8 @@ def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list
             if inc.target:
                 cond.append("x.ttype = ?")
                 a.append(inc.target)
+            if confine is not None:
+                cond.append(confine_sql(inc.target, confine, a))
             parts.append(f"{select} JOIN idx_ref x ON r.type = x.ttype AND r.id = x.tid "
                          f"WHERE r.deleted = 0 AND {' AND '.join(cond)}")
             args += a
@@ -442,6 +455,8 @@ def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list
             if inc.param is not None:
                 cond.append("x.p = ?")
                 a.append(param_key(inc.source, inc.param))
+            if confine is not None:
+                cond.append(confine_sql(None if inc.source == "*" else inc.source, confine, a))
             parts.append(f"{select} JOIN idx_ref x ON x.rid = r.rid WHERE r.deleted = 0 AND {' AND '.join(cond)}")
             args += a
     if not parts:

@@ -1,0 +1,123 @@
+"""The scope layer in front of every interaction (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html).
+
+With no actor (the server runs with `--no-auth`) every check passes. Otherwise the actor's scopes must grant
+the interaction on the type (403 otherwise), and `patient/` scopes and scope query constraints bound what is
+reached: searches and history get the bounds as SQL, single resources outside them answer 404 as if absent.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from caregate.errors import FhirError
+from caregate.fhir.definitions import patient_compartment
+from caregate.interactions.context import RequestContext
+from caregate.policy import Access, access, interaction_letter
+from caregate.search.match import match
+from caregate.search.query import Clause, SearchQuery, TokenValue, parse
+
+UNBOUNDED = Access(True)
+
+
+def forbidden(message: str) -> FhirError:
+    """403 with the RFC 6750 challenge a client needs to ask for more scope (section 3.1)."""
+    return FhirError("forbidden", message, headers={
+        "WWW-Authenticate": 'Bearer error="insufficient_scope", error_description="' + message.replace('"', "'")
+                            + '"'})
+
+
+def permit(ctx: RequestContext, type_: str, interaction: str) -> Access:
+    """The decision for `interaction` on `type_`, raising 403 when the scopes never allow it."""
+    if ctx.actor is None:
+        return UNBOUNDED
+    decision = access(ctx.actor, type_, interaction_letter(interaction))
+    if not decision.allowed:
+        raise forbidden(decision.reason)
+    return decision
+
+
+def permit_types(ctx: RequestContext, types: list[str] | None, interaction: str) -> Access:
+    """A decision for a search or history over several types (None: every type the scopes name)."""
+    if ctx.actor is None:
+        return UNBOUNDED
+    if not types:
+        letter = interaction_letter(interaction)
+        if not any(s.type == "*" and letter in s.letters for s in ctx.actor.scopes):
+            raise forbidden("Searching every type needs a '*' scope; name the types with _type.")
+        types = ["Resource"]
+    patient = None
+    for type_ in types:
+        decision = access(ctx.actor, type_, interaction_letter(interaction)) if type_ != "Resource" else \
+            _wildcard(ctx, interaction)
+        if not decision.allowed:
+            raise forbidden(decision.reason)
+        if decision.constraints:
+            raise forbidden(f"The scopes on {type_} carry query constraints: search that type on its own.")
+        patient = patient or decision.patient
+    return Access(True, patient)
+
+
+def _wildcard(ctx: RequestContext, interaction: str) -> Access:
+    letter = interaction_letter(interaction)
+    assert ctx.actor is not None
+    wild = [s for s in ctx.actor.scopes if s.type == "*" and letter in s.letters]
+    if any(s.context != "patient" and not s.query for s in wild):
+        return UNBOUNDED
+    if ctx.actor.patient is None:
+        return Access(False, reason="patient/ scopes need a patient in context, and this token has none.")
+    return Access(True, ctx.actor.patient)
+
+
+def bound_query(ctx: RequestContext, decision: Access, query: SearchQuery) -> None:
+    """Add the decision's bounds to a search: compartment confinement and the scope's query constraint."""
+    query.confine = decision.patient
+    if not decision.constraints:
+        return
+    if len(decision.constraints) > 1:
+        raise forbidden(f"The scopes on {query.type} carry different query constraints; ask for one of them.")
+    extra = parse(query.type, list(decision.constraints[0]), ctx.registry, strict=True, base_url=ctx.base_url)
+    query.clauses.extend(extra.clauses)
+
+
+async def visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -> bool:
+    """Whether the current version of `type_/id_` lies within the decision's bounds (one indexed query)."""
+    if decision.patient is None and not decision.constraints:
+        return True
+    query = SearchQuery(type_)
+    query.clauses.append(_id_clause(ctx, type_, id_))
+    bound_query(ctx, decision, query)
+    query.total = "none"
+    page = await ctx.store.search(query, 1)
+    return bool(page.items)
+
+
+async def check_visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -> None:
+    """404 as if absent for a resource outside the bounds, deleted or not (no hint that it exists)."""
+    if (decision.patient is not None or decision.constraints) and not await visible(ctx, decision, type_, id_):
+        raise FhirError("not-found", f"{type_}/{id_} does not exist.")
+
+
+def check_body_within(ctx: RequestContext, decision: Access, type_: str, resource: dict) -> None:
+    """A write under bounded scopes must leave the resource inside them (403 otherwise)."""
+    if decision.patient is not None:
+        if type_ == "Patient":
+            inside = resource.get("id") == decision.patient
+        else:
+            codes = patient_compartment().get(type_, ())
+            query = SearchQuery(type_, compartment=("Patient", decision.patient, codes))
+            inside = bool(codes) and match(query, resource, registry=ctx.registry)
+        if not inside:
+            raise forbidden(f"The {type_} would not be in Patient/{decision.patient}'s compartment, which is all "
+                            "the granted patient/ scopes reach.")
+    for constraint in decision.constraints:
+        query = parse(type_, list(constraint), ctx.registry, strict=True, base_url=ctx.base_url)
+        if match(query, resource, registry=ctx.registry):
+            return
+    if decision.constraints:
+        raise forbidden(f"The {type_} does not meet the scope constraint ({urlencode(decision.constraints[0])}).")
+
+
+def _id_clause(ctx: RequestContext, type_: str, id_: str) -> Clause:
+    param = ctx.registry.get(type_, "_id")
+    assert param is not None
+    return Clause("_id", param, None, (TokenValue(None, id_),))
