@@ -114,7 +114,8 @@ def _is_handshake_entry(received: dict) -> bool:
 
 @test("realtime.status", "A subscription's status can be read",
       "With the Subscriptions Backport, GET [base]/Subscription/[id]/$status SHALL return a Bundle whose first "
-      "entry is the SubscriptionStatus Parameters.", BACKPORT + "OperationDefinition-backport-subscription-status.html",
+      "entry is the SubscriptionStatus Parameters.",
+      "https://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition-backport-subscription-status.html",
       mandatory=lambda cap: "status" in cap.type_operations("Subscription"), writes=True)
 def status(ctx: CheckContext) -> str:
     if "status" not in ctx.cap.type_operations("Subscription"):

@@ -1,0 +1,123 @@
+"""Tiny FHIR-ish servers written for the checker's tests: each breaks or keeps chosen rules on purpose."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from tests.e2e.server import free_port
+
+FHIR_JSON = "application/fhir+json"
+
+
+class Serving:
+    """Run a Starlette app with uvicorn in a thread on a free loopback port."""
+
+    def __init__(self, app: Starlette) -> None:
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}/fhir"
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error",
+                                                     lifespan="off"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("tiny server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+def broken_app() -> Starlette:
+    """Declares FHIR STU3, answers errors in plain text, shows a stack trace, ignores every search parameter,
+    sends no ETag, and is open to anyone."""
+    patients: dict[str, dict] = {}
+
+    async def metadata(_: Request) -> Response:
+        return JSONResponse({
+            "resourceType": "CapabilityStatement", "status": "active", "date": "2024-01-01", "kind": "instance",
+            "fhirVersion": "3.0.2", "format": ["json"],
+            "rest": [{"mode": "server", "resource": [{
+                "type": "Patient",
+                "interaction": [{"code": "read"}, {"code": "create"}, {"code": "search-type"}],
+                "searchParam": [{"name": "family", "type": "string"}, {"name": "gender", "type": "token"},
+                                {"name": "birthdate", "type": "date"}]}]}],
+        }, media_type=FHIR_JSON)
+
+    async def patient_type(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                body = await request.json()
+            except ValueError:
+                return PlainTextResponse("Internal Server Error", status_code=500)
+            pid = uuid.uuid4().hex
+            patients[pid] = {**body, "id": pid, "meta": {"versionId": "1", "lastUpdated": "2024-01-01T00:00:00Z"}}
+            return JSONResponse(patients[pid], status_code=201, media_type=FHIR_JSON,
+                                headers={"Location": f"/fhir/Patient/{pid}/_history/1"})
+        if "birthdate" in request.query_params and not request.query_params["birthdate"][:1].isdigit() \
+                and request.query_params["birthdate"][:2] not in ("ge", "le", "gt", "lt", "eq", "ne", "sa", "eb"):
+            return PlainTextResponse('Traceback (most recent call last):\n  File "app.py", line 12, in search\n'
+                                     "ValueError: bad date", status_code=500)
+        entries = [{"resource": p, "search": {"mode": "match"}} for p in patients.values()]
+        return JSONResponse({"resourceType": "Bundle", "type": "searchset", "total": len(entries),
+                             "entry": entries}, media_type=FHIR_JSON)
+
+    async def patient(request: Request) -> Response:
+        found = patients.get(request.path_params["id"])
+        if found is None:
+            return PlainTextResponse("not found", status_code=404)
+        return JSONResponse(found, media_type=FHIR_JSON)
+
+    return Starlette(routes=[
+        Route("/fhir/metadata", metadata),
+        Route("/fhir/Patient", patient_type, methods=["GET", "POST"]),
+        Route("/fhir/Patient/{id}", patient),
+    ])
+
+
+TOKEN = "good-token-7c1e"
+
+
+def secured_app() -> Starlette:
+    """Declares SMART on FHIR, publishes its configuration, and accepts only its one token."""
+
+    async def metadata(_: Request) -> Response:
+        return JSONResponse({
+            "resourceType": "CapabilityStatement", "status": "active", "date": "2024-01-01", "kind": "instance",
+            "fhirVersion": "4.0.1", "format": ["json"],
+            "rest": [{"mode": "server", "security": {"service": [{"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                "code": "SMART-on-FHIR"}]}]},
+                "resource": [{"type": "Patient", "interaction": [{"code": "search-type"}]}]}],
+        }, media_type=FHIR_JSON)
+
+    async def smart(_: Request) -> Response:
+        return JSONResponse({"issuer": "http://127.0.0.1", "token_endpoint": "http://127.0.0.1/auth/token",
+                             "grant_types_supported": ["client_credentials"],
+                             "capabilities": ["client-confidential-asymmetric", "permission-v2"],
+                             "code_challenge_methods_supported": ["S256"]})
+
+    async def patients(request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return JSONResponse({"resourceType": "OperationOutcome", "issue": [{
+                "severity": "error", "code": "login", "diagnostics": "a valid bearer token is needed"}]},
+                status_code=401, media_type=FHIR_JSON,
+                headers={"WWW-Authenticate": 'Bearer realm="fhir", error="invalid_token"'})
+        return JSONResponse({"resourceType": "Bundle", "type": "searchset", "total": 0, "entry": []},
+                            media_type=FHIR_JSON)
+
+    return Starlette(routes=[
+        Route("/fhir/metadata", metadata),
+        Route("/fhir/.well-known/smart-configuration", smart),
+        Route("/fhir/Patient", patients),
+    ])
