@@ -183,7 +183,29 @@ def handcrafted(seed: int = 20250102) -> list[dict[str, Any]]:
              "l2": ["Patient/p2", "Observation/ob4", "Observation/ob5", "Patient/gone"]}
     resources += [{"resourceType": "List", "id": lid, "status": "current", "mode": "working",
                    "entry": [{"item": {"reference": ref}} for ref in refs]} for lid, refs in lists.items()]
+    resources += [_with_contained(rng, i) for i in range(16)]
     return resources
+
+
+def _with_contained(rng: random.Random, i: int) -> dict[str, Any]:
+    """Observations holding contained Patients (search.html#contained): referred to locally or not at all,
+    ids repeated across containers, some without an id, and Patients `dup` beside the stored Patient/dup."""
+    family = ["Müller", "Contained", "Quennell", "Smith-Jones"][i % 4]
+    local_id = ["pt", "dup", f"c{i}"][i % 3]
+    patient: dict[str, Any] = {"resourceType": "Patient", "id": local_id, "name": [{"family": family}],
+                               "gender": rng.choice(["male", "female"])}
+    if i % 2:
+        patient["birthDate"] = rng.choice(["1980", "1980-05-17", "2001-02"])
+    obs: dict[str, Any] = {"resourceType": "Observation", "id": f"co{i}", "status": "final",
+                           "code": {"coding": [{"system": LOINC, "code": "29463-7"}]},
+                           "contained": [patient, {"resourceType": "Patient", "name": [{"family": "Nameless"}]}],
+                           "effectiveDateTime": "2021-03-04"}
+    if i % 5 != 4:
+        obs["subject"] = {"reference": f"#{local_id}"}
+    if i % 3 == 0:
+        obs["contained"].append({"resourceType": "Organization", "id": "org", "name": "Reading Clinic"})
+        obs["performer"] = [{"reference": "#org"}]
+    return obs
 
 
 def synthetic() -> list[list[dict[str, Any]]]:
@@ -309,6 +331,16 @@ CASES: list[Case] = [
     C("Organization", "_has:Patient:organization:_has:Observation:subject:status=final"),
     C("Observation", "code=local-1", compartment=("Patient", "p1")),
     C("RiskAssessment", "probability=ge0.5", compartment=("Patient", "p4")),
+    # contained resources (search.html#contained): chains reach into them; _contained and _containedType
+    C("Observation", "subject:Patient.name=contained"), C("Observation", "subject.name=quennell"),
+    C("Observation", "subject:Patient.birthdate=1980&performer:Organization.name=reading"),
+    C("Patient", "name=quennell&_contained=true"), C("Patient", "name=zebulon,quennell&_contained=both"),
+    C("Patient", "name=zebulon,quennell&_contained=both&_containedType=contained"),
+    C("Patient", "gender=male&_contained=true&_containedType=contained"), C("Patient", "_id=dup&_contained=both"),
+    C("Patient", "_id=dup&_contained=true&_containedType=contained"), C("Organization", "name=reading&_contained=both"),
+    C("Patient", "_lastUpdated=ge2025-01-02T06:30:00Z&_contained=true&_containedType=contained"),
+    C("Patient", "name=muller&_contained=both&_containedType=contained"),
+    C("Patient", "birthdate=1980&_contained=both"),
 ]
 SYNTH_CASES: list[Case] = [
     C("Patient", "address-city=reading"), C("Encounter", "date=ge2020-01-01"), C("Encounter", "date=2017"),
@@ -344,10 +376,22 @@ class Dataset:
         return self._referring.get((rtype, code, ttype, tid), [])
 
     def matching(self, query: SearchQuery, types: Iterable[str] | None = None) -> set[Key]:
-        """What `match` accepts; `types` narrows a search across types as `_type` does for the store."""
+        """What `match` accepts; `types` narrows a search across types as `_type` does for the store. Contained
+        resources returned alone are keyed as their fullUrl names them: `Container/id#local`."""
         wanted = set(types) if types is not None else None
-        return {key for key, item in self.indexed.items() if (wanted is None or key[0] in wanted)
-                and match(query, item, resolve=self.resolve, referrers=self.referrers)}
+        if query.contained == "false":
+            return {key for key, item in self.indexed.items() if (wanted is None or key[0] in wanted)
+                    and match(query, item, resolve=self.resolve, referrers=self.referrers)}
+        matcher = compile_matcher(query, resolve=self.resolve, referrers=self.referrers)
+        found = set()
+        for item in self.indexed.values():
+            for result in matcher.results(item):
+                holder = result.container
+                if holder is None:
+                    found.add((result.type, result.id))
+                else:
+                    found.add((result.type, f"{holder.type}/{holder.id}#{result.id}"))
+        return found
 
 
 async def store_all(store: ResourceStore, clock: FixedClock, groups: Iterable[list[dict[str, Any]]]) -> Dataset:
@@ -365,7 +409,7 @@ async def sql_ids(store: ResourceStore, query: SearchQuery, types: list[str] | N
     found: set[Key] = set()
     page = await store.search(query, 200, types)
     while True:
-        found |= {(s.type, s.id) for s in page.items}
+        found |= {(s.type, f"{s.container}#{s.id}" if s.container else s.id) for s in page.items}
         if not page.next_cursor:
             return found
         query.cursor = page.next_cursor

@@ -12,6 +12,10 @@ from caregate.storage.base import Stored
 
 
 def full_url(base: str, s: Stored) -> str:
+    """A contained resource returned on its own is named by its container's URL and its local id
+    (search.html#contained, references.html#contained)."""
+    if s.container:
+        return f"{base}/{s.container}#{s.id}"
     return f"{base}/{s.type}/{s.id}"
 
 

@@ -23,8 +23,15 @@ type it names (search.html#chaining), parameters of a type-less search apply to 
 and `:text` is case-insensitive beyond ASCII (search.html#token).
 
 `_id` and `_lastUpdated` come from the resource itself (`id`, `meta.lastUpdated`), as the store answers them
-from its own columns. A query's matcher is compiled once and cached, so repeated evaluation (one
-subscription, many changes) only indexes the resource and runs closures.
+from its own columns; a contained resource has its local id and its container's lastUpdated, as stored.
+
+Contained resources (search.html#contained) are matched as the store indexes them: a chain follows a local
+reference `#id` of the resource into the resource it contains, and `_contained=true|both` tests the contained
+resources themselves; `Matcher.results` lists what a search would return for one resource, by
+`_containedType` the resource itself or the contained ones that match.
+
+A query's matcher is compiled once and cached, so repeated evaluation (one subscription, many changes) only
+indexes the resource and runs closures.
 """
 
 from __future__ import annotations
@@ -77,6 +84,7 @@ _RESOURCE_COLUMNS = frozenset({"_id", "_lastUpdated"})
 _FULLTEXT = frozenset({"_text", "_content"})
 _TOKEN_MODIFIERS = frozenset({"of-type", "identifier"})  # rows kept under `code:modifier` in the token table
 _WORD = re.compile(r"[^\W_]+")
+CONTAINED_LIMIT = 1024  # as storage.sql.schema.CONTAINED_PER_RESOURCE (storage sits above this layer)
 _NEEDS_RESOLVE = ("This search has a chained parameter (search.html#chaining) or _list (search.html#list): "
                   "pass resolve(type, id) to fetch the resources it names.")
 
@@ -88,17 +96,39 @@ class Indexed:
     `Indexed(resource)` and pass that to each matcher instead of the dict.
     """
 
-    __slots__ = ("_by_kind", "_words", "id", "last_updated", "resource", "rows", "type")
+    __slots__ = ("_by_kind", "_contained", "_registry", "_words", "container", "id", "last_updated", "resource",
+                 "rows", "type")
 
-    def __init__(self, resource: dict[str, Any], registry: Registry | None = None) -> None:
+    def __init__(self, resource: dict[str, Any], registry: Registry | None = None,
+                 container: Indexed | None = None) -> None:
         self.resource = resource
         rtype, rid = resource.get("resourceType"), resource.get("id")
         self.type: str | None = rtype if isinstance(rtype, str) else None
         self.id: str | None = rid if isinstance(rid, str) else None
         self.rows: IndexRows = index_resource(resource, registry)
         self._by_kind: dict[str, dict[str, list[tuple]]] = {}
-        self.last_updated: int | None = _last_updated(resource)
+        self.container = container  # set on a contained resource: the resource holding it
+        self.last_updated: int | None = container.last_updated if container is not None else _last_updated(resource)
         self._words: dict[str, frozenset[str]] = {}
+        self._registry = registry
+        self._contained: list[Indexed] | None = None
+
+    def contained(self) -> list[Indexed]:
+        """The resources this one contains that the store indexes: those with a type and an id, within the
+        store's limit per container (`storage.sql.schema.CONTAINED_PER_RESOURCE`)."""
+        if self._contained is None:
+            items = self.resource.get("contained") if self.container is None else None
+            self._contained = [
+                Indexed(c, self._registry, self) for c in (items if isinstance(items, list) else ())[:CONTAINED_LIMIT]
+                if isinstance(c, dict) and isinstance(c.get("resourceType"), str) and isinstance(c.get("id"), str)
+            ]
+        return self._contained
+
+    def local(self, ref: str) -> Indexed | None:
+        """The contained resource a local reference `#id` of this (top-level) resource names."""
+        if not ref.startswith("#"):
+            return None
+        return next((c for c in self.contained() if c.id == ref[1:]), None)
 
     def values(self, kind: str, code: str) -> list[tuple]:
         """Rows of one parameter of one search type, without the leading code (the table's columns)."""
@@ -378,8 +408,13 @@ def _chain_pred(clause: Clause) -> Pred:
     wanted = frozenset(targets)
 
     def chained(item: Indexed, ctx: _Context) -> bool:
-        for ttype, tid, _version, _url in item.values("reference", code):
-            if ttype not in wanted or tid is None:
+        for ttype, tid, _version, url in item.values("reference", code):
+            if ttype not in wanted:
+                continue
+            if tid is None:  # a local reference is evaluated inside the contained resource (search.html#contained)
+                local = item.local(url) if item.container is None else None
+                if local is not None and local.type in wanted and inner_pred(local, ctx):
+                    return True
                 continue
             target = ctx.target(ttype, tid)
             if target is not None and target.type == ttype and inner_pred(target, ctx):
@@ -502,19 +537,36 @@ class Matcher:
     change *whether* a resource matches. The resource is taken to be a current (not deleted) version.
     """
 
-    __slots__ = ("_compiled", "_referrers", "_registry", "_resolve")
+    __slots__ = ("_compiled", "_contained", "_contained_type", "_referrers", "_registry", "_resolve")
 
     def __init__(self, compiled: _Compiled, resolve: Resolve | None, referrers: Referrers | None,
-                 registry: Registry | None) -> None:
+                 registry: Registry | None, contained: str = "false", contained_type: str = "container") -> None:
         self._compiled, self._resolve, self._referrers, self._registry = compiled, resolve, referrers, registry
+        self._contained, self._contained_type = contained, contained_type
 
-    def __call__(self, resource: dict[str, Any] | Indexed) -> bool:
-        item = resource if isinstance(resource, Indexed) else Indexed(resource, self._registry)
+    def _holds(self, item: Indexed, ctx: _Context) -> bool:
         wanted = self._compiled.resource_type
         if wanted is not None and item.type != wanted:
             return False
-        ctx = _Context(self._resolve, self._referrers, self._registry, {})
         return all(pred(item, ctx) for pred in self._compiled.preds)
+
+    def results(self, resource: dict[str, Any] | Indexed) -> list[Indexed]:
+        """What a search returns for this top-level resource (search.html#contained): the resource itself
+        when it matches (or, under `_contained=true|both` with the default `_containedType=container`, when
+        something it contains matches), or with `_containedType=contained` the matching contained resources
+        (and, under `both`, the resource itself when it matches)."""
+        item = resource if isinstance(resource, Indexed) else Indexed(resource, self._registry)
+        ctx = _Context(self._resolve, self._referrers, self._registry, {})
+        mode = self._contained
+        if mode == "false":
+            return [item] if self._holds(item, ctx) else []
+        inner = [c for c in item.contained() if self._holds(c, ctx)]
+        if self._contained_type == "contained":
+            return ([item] if mode == "both" and self._holds(item, ctx) else []) + inner
+        return [item] if inner or (mode == "both" and self._holds(item, ctx)) else []
+
+    def __call__(self, resource: dict[str, Any] | Indexed) -> bool:
+        return bool(self.results(resource))
 
 
 def compile_matcher(query: SearchQuery, *, resolve: Resolve | None = None, referrers: Referrers | None = None,
@@ -530,7 +582,7 @@ def compile_matcher(query: SearchQuery, *, resolve: Resolve | None = None, refer
     if compiled.needs_referrers and referrers is None:
         raise ValueError("This search uses _has (search.html#has), which matching one resource in memory cannot "
                          "answer alone: pass referrers(type, param, target type, target id).")
-    return Matcher(compiled, resolve, referrers, registry)
+    return Matcher(compiled, resolve, referrers, registry, query.contained, query.contained_type)
 
 
 def match(query: SearchQuery, resource: dict[str, Any] | Indexed, *, resolve: Resolve | None = None,

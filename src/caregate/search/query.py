@@ -23,6 +23,8 @@ RESULT_PARAMS = frozenset(
 )
 SUMMARY_MODES = frozenset({"true", "false", "text", "data", "count"})
 TOTAL_MODES = frozenset({"none", "estimate", "accurate"})
+CONTAINED_MODES = frozenset({"false", "true", "both"})  # search.html#contained
+CONTAINED_TYPES = frozenset({"container", "contained"})
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 
@@ -122,6 +124,8 @@ class SearchQuery:
     sort: list[SortKey] = field(default_factory=list)
     elements: list[str] = field(default_factory=list)
     compartment: tuple[str, str, tuple[str, ...]] | None = None  # (type, id, reference params) search.html#compartment
+    contained: str = "false"  # `_contained` (search.html#contained): false, true (contained only) or both
+    contained_type: str = "container"  # `_containedType`: return the container, or the contained resource
     confine: str | None = None  # a patient id: every resource reached must be in that patient's compartment
 
     @property
@@ -514,6 +518,15 @@ def _result_param(query: SearchQuery, code: str, name: str, raw: str, max_count:
         if raw not in TOTAL_MODES:
             raise incorrect(f"_total must be one of {', '.join(sorted(TOTAL_MODES))}.", "_total")
         query.total = raw
+        query.echo.append((code, raw))
+    elif code in ("_contained", "_containedType"):
+        modes = CONTAINED_MODES if code == "_contained" else CONTAINED_TYPES
+        if raw not in modes:
+            raise incorrect(f"{code} must be one of {', '.join(sorted(modes))}, not '{raw}'.", code)
+        if code == "_contained":
+            query.contained = raw
+        else:
+            query.contained_type = raw
         query.echo.append((code, raw))
     elif code == "_cursor":
         query.cursor = raw

@@ -30,6 +30,7 @@ class Stored:
     t: int = 0
     method: str = "update"
     rid: int = 0  # the store's surrogate key, when the store gave it (search results)
+    container: str | None = None  # `Type/id` holding this contained resource (search.html#contained)
 
 
 @dataclass(frozen=True, slots=True)

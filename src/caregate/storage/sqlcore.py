@@ -8,6 +8,7 @@ a change-log row (the transaction number `t`), the new versions, history rows an
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -25,7 +26,15 @@ from caregate.storage.sql.compiler import compile_count, compile_includes, compi
 from caregate.storage.sql.confine import confine_sql
 from caregate.storage.sql.dialect import Dialect
 from caregate.storage.sql.keys import param_key
-from caregate.storage.sql.schema import INDEX_COLUMNS, INDEX_TABLES, ROWS_ATTR, SCHEMA_VERSION, ddl
+from caregate.storage.sql.schema import (
+    CONTAINED_PER_RESOURCE,
+    INDEX_COLUMNS,
+    INDEX_TABLES,
+    ROWS_ATTR,
+    SCHEMA_VERSION,
+    contained_rid,
+    ddl,
+)
 
 Conn = Any  # a DB-API connection (sqlite3.Connection or psycopg.Connection)
 
@@ -67,6 +76,9 @@ class SqlCore:
                          f"(?, ?, {', '.join('?' * len(c))})")
             for t, c in INDEX_COLUMNS.items()
         }
+        self._insert_contained = self._sql(
+            "INSERT INTO contained (rid, container, type, id, version, lu, last_updated, deleted, t, json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)")
         self._fts_insert = self._sql(dialect.fts_insert)
         self._fts_delete = self._sql(dialect.fts_delete)
         self._json_in: Callable[[bytes], Any] = (lambda b: b.decode()) if dialect.name == "postgresql" \
@@ -99,24 +111,46 @@ class SqlCore:
         """Rebuild every index row from the stored resources: the migration for any change in what is
         indexed or how it is keyed (2: full text; 3: common parameters keyed `Resource.code`, token text
         normalised). Runs in the migrating transaction, in slices of the surrogate key."""
-        for table in (*INDEX_TABLES, "idx_text"):
+        for table in (*INDEX_TABLES, "idx_text", "contained"):
             cur.execute(f"DELETE FROM {table}")
-        select = self._sql(f"SELECT rid, type, {self.d.json_select.replace('r.', '')} FROM resources "
-                           "WHERE deleted = 0 AND rid > ? ORDER BY rid LIMIT 1000")
+        select = self._sql(f"SELECT rid, type, {self.d.json_select.replace('r.', '')}, version, lu, last_updated, t "
+                           "FROM resources WHERE deleted = 0 AND rid > ? ORDER BY rid LIMIT 1000")
         last = 0
         while True:
             rows = cur.execute(select, (last,)).fetchall()
             if not rows:
                 return
-            batches: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
+            batches: dict[str, list[tuple]] = {name: [] for name in (*INDEX_TABLES, "contained")}
             text_rows: list[tuple] = []
-            for rid, type_, stored in rows:
+            for rid, type_, stored, version, lu, last_updated, t in rows:
                 data = self._bytes(stored)
                 body = orjson.loads(data)
                 self._index_rows(rid, type_, body, batches)
                 self._insert_text(cur, rid, body, text_rows, data)
+                if "contained" in body:
+                    self._contained_rows(cur, rid, body, (version, lu, last_updated, t), batches, text_rows)
             self._flush(cur, batches, text_rows)
             last = rows[-1][0]
+
+    def _contained_rows(self, cur: Any, rid: int, body: dict, stamp: tuple, batches: dict[str, list[tuple]],
+                        text_rows: list[tuple]) -> None:
+        """Rows of the resources `body` contains (search.html#contained): each is indexed as its own type under
+        its own negative key, and carries its container's version, time and transaction (`stamp`), as
+        contained resources have no meta of their own (dom-4)."""
+        items = body.get("contained")
+        if not isinstance(items, list):
+            return
+        for position, item in enumerate(items[:CONTAINED_PER_RESOURCE]):
+            if not isinstance(item, dict):
+                continue
+            ctype, cid = item.get("resourceType"), item.get("id")
+            if not isinstance(ctype, str) or not isinstance(cid, str):
+                continue
+            crid = contained_rid(rid, position)
+            data = orjson.dumps(item, default=json_default)
+            batches["contained"].append((crid, rid, ctype, cid, *stamp, self._json_in(data)))
+            self._index_rows(crid, ctype, item, batches)
+            self._insert_text(cur, crid, item, text_rows, data)
 
     def _index_rows(self, rid: int, type_: str, body: dict, batches: dict[str, list[tuple]]) -> None:
         rows = index_resource(body)
@@ -132,7 +166,8 @@ class SqlCore:
     def _flush(self, cur: Any, batches: dict[str, list[tuple]], text_rows: list[tuple]) -> None:
         for table, batch in batches.items():
             if batch:
-                cur.executemany(self._insert_index[table], batch)
+                cur.executemany(self._insert_contained if table == "contained" else self._insert_index[table],
+                                batch)
         if text_rows:
             cur.executemany(self._fts_insert, text_rows)
 
@@ -262,7 +297,7 @@ class SqlCore:
         """Resource rows, history, and the index rows of each resource's final version in this transaction."""
         last = {key: i for i, (key, *_rest) in enumerate(plans)}
         updates, history, stale = [], [], set()
-        batches: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
+        batches: dict[str, list[tuple]] = {name: [] for name in (*INDEX_TABLES, "contained")}
         text_rows: list[tuple] = []
         empty = self._json_in(b"{}")
         for i, (key, version, body, data, method) in enumerate(plans):
@@ -278,6 +313,8 @@ class SqlCore:
             if body is not None and last[key] == i:
                 self._index_rows(rid, key[0], body, batches)
                 self._insert_text(cur, rid, body, text_rows, data)
+                if "contained" in body:
+                    self._contained_rows(cur, rid, body, (version, lu, last_updated, t), batches, text_rows)
         if updates:
             cur.executemany(self._sql("UPDATE resources SET version = ?, lu = ?, last_updated = ?, deleted = ?, "
                                       "t = ?, json = ? WHERE rid = ?"), updates)
@@ -286,9 +323,15 @@ class SqlCore:
             for i in range(0, len(ordered), 500):
                 chunk = ordered[i:i + 500]
                 marks = ", ".join("?" * len(chunk))
-                for table in INDEX_TABLES:
-                    cur.execute(self._sql(f"DELETE FROM {table} WHERE rid IN ({marks})"), chunk)
-                cur.executemany(self._fts_delete, [(rid, rid) for rid in chunk])
+                inner = [r[0] for r in cur.execute(self._sql(f"SELECT rid FROM contained WHERE container IN "
+                                                            f"({marks})"), chunk).fetchall()]
+                if inner:
+                    cur.execute(self._sql(f"DELETE FROM contained WHERE container IN ({marks})"), chunk)
+                for keys in (chunk, *(inner[j:j + 500] for j in range(0, len(inner), 500))):
+                    keys_marks = ", ".join("?" * len(keys))
+                    for table in INDEX_TABLES:
+                        cur.execute(self._sql(f"DELETE FROM {table} WHERE rid IN ({keys_marks})"), keys)
+                    cur.executemany(self._fts_delete, [(rid, rid) for rid in keys])
         cur.executemany(self._sql("INSERT INTO history (rid, version, type, id, lu, last_updated, deleted, method, "
                                   "t, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), history)
         self._flush(cur, batches, text_rows)
@@ -329,7 +372,8 @@ class SqlCore:
         rows = rows[:page_size]
         if before is not None:
             rows.reverse()
-        items = [Stored(r[1], r[2], r[3], r[4], False, self._bytes(r[5]), rid=r[0]) for r in rows]
+        items = self._with_containers(conn, [Stored(r[1], r[2], r[3], r[4], False, self._bytes(r[5]), rid=r[0])
+                                             for r in rows])
         page = Page(items, total=total)
         self._include(conn, query, page)
         if rows:
@@ -351,7 +395,9 @@ class SqlCore:
         if want_total:
             total = self._total(conn, query, types, rows, more)
         rows = rows[:page_size]
-        page = Page([Stored(r[1], r[2], r[3], r[4], False, self._bytes(r[5]), rid=r[0]) for r in rows], total=total)
+        items = self._with_containers(conn, [Stored(r[1], r[2], r[3], r[4], False, self._bytes(r[5]), rid=r[0])
+                                             for r in rows])
+        page = Page(items, total=total)
         self._include(conn, query, page)
         if more:
             page.next_cursor = self._cursor({"o": offset + page_size, "n": total})
@@ -359,13 +405,46 @@ class SqlCore:
             page.prev_cursor = self._cursor({"o": max(0, offset - page_size), "n": total})
         return page
 
+    def _with_containers(self, conn: Conn, items: list[Stored]) -> list[Stored]:
+        """Name the container of each contained resource on a page (search.html#contained): one lookup, made
+        only when the page holds any."""
+        inner = [s.rid for s in items if s.rid < 0]
+        if not inner:
+            return items
+        marks = ", ".join("?" * len(inner))
+        rows = conn.execute(self._sql(f"SELECT c.rid, p.type, p.id FROM contained c JOIN resources p ON "
+                                      f"p.rid = c.container WHERE c.rid IN ({marks})"), inner).fetchall()
+        holder = {rid: f"{t}/{i}" for rid, t, i in rows}
+        return [replace(s, container=holder.get(s.rid)) if s.rid < 0 else s for s in items]
+
+    # An estimate (`_total=estimate`) at or under this many rows is replaced by the exact count, which is then
+    # cheap, while a planner's estimate of a small set is often far out.
+    ESTIMATE_EXACT_BELOW = 1000
+
     def _total(self, conn: Conn, query: SearchQuery, types: list[str] | None, rows: list, more: bool) -> int:
         """Bundle.total for a first page: free when the page holds every match, else one COUNT over the
-        index alone (never over the stored JSON)."""
+        index alone (never over the stored JSON). `_total=estimate` (search.html#total) takes PostgreSQL's
+        planner estimate instead of counting, never less than the page already proves."""
         if not more:
             return len(rows)
         c = compile_count(query, types)
+        if query.total == "estimate" and self.d.name == "postgresql":
+            estimate = self._planner_rows(conn, c)
+            if estimate is not None and estimate > self.ESTIMATE_EXACT_BELOW:
+                return max(estimate, len(rows))
         return conn.execute(self._sql(c.sql), c.args).fetchone()[0]
+
+    def _planner_rows(self, conn: Conn, count: Any) -> int | None:
+        """The rows PostgreSQL's planner expects the search to match, from its statistics: planning only."""
+        sql = count.sql.replace("SELECT COUNT(*) FROM", "SELECT 1 FROM", 1)
+        row = conn.execute(self._sql(f"EXPLAIN (FORMAT JSON) {sql}"), count.args).fetchone()
+        plan = row[0] if row else None
+        if isinstance(plan, str | bytes):
+            plan = orjson.loads(plan)
+        try:
+            return int(plan[0]["Plan"]["Plan Rows"])
+        except (TypeError, KeyError, IndexError, ValueError):
+            return None
 
     INCLUDE_CAP = 1000
     INCLUDE_LEVELS = 4
@@ -375,12 +454,13 @@ class SqlCore:
         (up to INCLUDE_LEVELS). Past INCLUDE_CAP the page says so rather than silently dropping any."""
         if not (query.includes or query.revincludes) or not page.items:
             return
-        seen = {(s.type, s.id) for s in page.items}
+        seen = {(s.type, s.id) for s in page.items if s.rid >= 0}
         frontier = page.items
         includes, revincludes = query.includes, query.revincludes
         for _level in range(self.INCLUDE_LEVELS):
             room = self.INCLUDE_CAP - len(page.included)
-            c = compile_includes([s.rid for s in frontier], [(s.type, s.id) for s in frontier], includes,
+            # a contained resource is referred to only by `#id` inside its container: nothing to revinclude
+            c = compile_includes([s.rid for s in frontier], [(s.type, s.id) for s in frontier if s.rid >= 0], includes,
                                  revincludes, room + 1, self.d.json_select, query.confine)
             if c is None:
                 return

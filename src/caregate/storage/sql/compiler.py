@@ -253,10 +253,15 @@ def _resource_column_clause(clause: Clause, args: list) -> str:
 def _chain_sql(resource_type: str, clause: Clause, args: list, confine: str | None = None) -> str:
     """Chaining (search.html#chaining) as nested semi-joins: references whose target satisfies the inner
     clause. Each target type is matched with its own ids, so `subject.name=x` never mistakes Location/1 for
-    Patient/1. The inner clause is written against the target's own row (aliases shadow per depth)."""
+    Patient/1. The inner clause is written against the target's own row (aliases shadow per depth).
+
+    "A chained condition will be evaluated inside contained resources" (search.html#contained): the second
+    branch of the union finds containers whose reference `#id` names a contained resource that satisfies it.
+    A union rather than OR keeps each branch a semi-join the planners can drive from an index."""
     assert clause.chain is not None
     targets, inner = clause.chain
-    args.append(param_key(resource_type, clause.param.code))
+    p = param_key(resource_type, clause.param.code)
+    args.append(p)
     ors = []
     for t in targets:
         args += [t, t]
@@ -266,7 +271,15 @@ def _chain_sql(resource_type: str, clause: Clause, args: list, confine: str | No
         ors.append(f"(x.ttype = ? AND x.tid IN (SELECT r.id FROM resources r WHERE r.type = ? AND r.deleted = 0 "
                    f"AND {cond}))")
     either = ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
-    return f"r.rid IN (SELECT x.rid FROM idx_ref x WHERE x.p = ? AND {either})"
+    local = []
+    for t in targets:
+        args.append(t)
+        local.append(f"(r.type = ? AND {clause_sql(t, inner, args, confine)})")
+    args.append(p)
+    inside = local[0] if len(local) == 1 else "(" + " OR ".join(local) + ")"
+    return (f"r.rid IN (SELECT x.rid FROM idx_ref x WHERE x.p = ? AND {either} UNION ALL SELECT r.container FROM "
+            f"contained r WHERE {inside} AND EXISTS (SELECT 1 FROM idx_ref x WHERE x.rid = r.container AND x.p = ? "
+            "AND x.url = '#' || r.id))")
 
 
 def _has_sql(resource_type: str, clause: Clause, args: list, confine: str | None = None) -> str:
@@ -373,6 +386,32 @@ def where_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str, 
     return " AND ".join(parts), args
 
 
+_BOTH = ("(SELECT rid, type, id, version, lu, last_updated, deleted, t, json FROM resources UNION ALL "
+         "SELECT rid, type, id, version, lu, last_updated, deleted, t, json FROM contained) r")
+
+
+def source_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str, str, list]:
+    """FROM and WHERE of a search, by `_contained` and `_containedType` (search.html#contained).
+
+    By default only resources that are not contained are searched. `_contained=true` searches contained
+    resources alone and `both` all of them; each is returned as itself (`_containedType=contained`) or as its
+    container (`container`, the default). The clauses are the same text whichever table `r` names, since
+    `contained` mirrors the columns of `resources`."""
+    where, args = where_sql(query, types)
+    mode, as_type = query.contained, query.contained_type
+    if mode == "false":
+        return "resources r", where, args
+    if as_type == "contained":
+        return ("contained r" if mode == "true" else _BOTH), where, args
+    inside = f"r.rid IN (SELECT r.container FROM contained r WHERE {where})"
+    outer, outer_args = "r.deleted = 0", []
+    if query.confine is not None:  # the container is returned, so it must be within reach too
+        outer += " AND " + confine_sql(None, query.confine, outer_args)
+    if mode == "true":
+        return "resources r", f"{outer} AND {inside}", outer_args + args
+    return "resources r", f"{outer} AND (({where}) OR {inside})", outer_args + args + args
+
+
 _SORT_COLUMN = {"string": "norm", "token": "code", "reference": "tid", "uri": "uri", "number": "lo",
                 "quantity": "value"}
 
@@ -405,10 +444,10 @@ def _sort_sql(query: SearchQuery, args: list) -> str:
 def compile_sorted_page(query: SearchQuery, *, limit: int, offset: int, types: list[str] | None = None,
                         json_col: str = "r.json") -> Compiled:
     """A `_sort`ed page: ordered by the sort keys then the surrogate key, positioned by offset."""
-    where, args = where_sql(query, types)
+    source, where, args = source_sql(query, types)
     sort_args: list = []
     order = _sort_sql(query, sort_args)
-    sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col} FROM resources r "
+    sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col} FROM {source} "
            f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?")
     return Compiled(sql, (*args, *sort_args, limit, offset))
 
@@ -470,7 +509,7 @@ def compile_page(
     types: list[str] | None = None, json_col: str = "r.json",
 ) -> Compiled:
     """One query for one page: keyset pagination on the surrogate key keeps pages stable under writes."""
-    where, args = where_sql(query, types)
+    source, where, args = source_sql(query, types)
     order = "ASC"
     if after is not None:
         where += " AND r.rid > ?"
@@ -479,12 +518,12 @@ def compile_page(
         where += " AND r.rid < ?"
         args.append(before)
         order = "DESC"
-    sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col} FROM resources r "
+    sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col} FROM {source} "
            f"WHERE {where} ORDER BY r.rid {order} LIMIT ?")
     args.append(limit)
     return Compiled(sql, tuple(args))
 
 
 def compile_count(query: SearchQuery, types: list[str] | None = None) -> Compiled:
-    where, args = where_sql(query, types)
-    return Compiled(f"SELECT COUNT(*) FROM resources r WHERE {where}", tuple(args))
+    source, where, args = source_sql(query, types)
+    return Compiled(f"SELECT COUNT(*) FROM {source} WHERE {where}", tuple(args))

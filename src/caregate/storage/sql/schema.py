@@ -5,13 +5,19 @@ are one primary-key lookup. Index tables hold one row per extracted search value
 keyed by the resource's surrogate `rid` and a parameter key `p` = "Type.code". Dates are inclusive
 [lo, hi] microsecond ranges so every prefix is a range comparison (https://hl7.org/fhir/R4/search.html#date).
 `changes` is the change log: a rising transaction number `t` per write, read by subscriptions.
+
+Contained resources (https://hl7.org/fhir/R4/references.html#contained) are indexed too, so `_contained`
+searches and chains through local references work (search.html#contained): each gets a row in `contained`
+with a negative surrogate key derived from its container's (see `contained_rid`), and its index rows sit in
+the same index tables under that key. The columns mirror `resources`, so one compiled WHERE clause serves
+either table; no ordinary query ever meets a contained row, since none joins on a negative key.
 """
 
 from __future__ import annotations
 
 from caregate.storage.sql.dialect import Dialect
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 INDEX_TABLES = ("idx_string", "idx_token", "idx_ref", "idx_date", "idx_number", "idx_quantity", "idx_uri",
                 "idx_composite")
@@ -86,6 +92,20 @@ def ddl(d: Dialect) -> list[str]:
         f" b1 {txt}, b2 {txt}, num DOUBLE PRECISION, lo BIGINT, hi BIGINT)",
         "CREATE INDEX IF NOT EXISTS idx_composite_p ON idx_composite (p, a2, b2)",
         "CREATE INDEX IF NOT EXISTS idx_composite_rid ON idx_composite (rid)",
+        # version 5: contained resources (search.html#contained)
+        f"""CREATE TABLE IF NOT EXISTS contained (
+            rid BIGINT NOT NULL PRIMARY KEY,
+            container BIGINT NOT NULL,
+            type {txt} NOT NULL,
+            id {txt} NOT NULL,
+            version INTEGER NOT NULL,
+            lu BIGINT NOT NULL,
+            last_updated TEXT NOT NULL,
+            deleted SMALLINT NOT NULL DEFAULT 0,
+            t BIGINT NOT NULL,
+            json {d.json_type} NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS contained_container ON contained (container)",
+        "CREATE INDEX IF NOT EXISTS contained_type ON contained (type, rid)",
     ]
 
 
@@ -99,6 +119,15 @@ def _fulltext(d: Dialect) -> list[str]:
         "CREATE INDEX IF NOT EXISTS idx_text_body ON idx_text USING GIN (body)",
         "CREATE INDEX IF NOT EXISTS idx_text_rid ON idx_text (rid)",
     ]
+
+
+CONTAINED_PER_RESOURCE = 1024  # contained resources indexed per container; more is far beyond real use
+
+
+def contained_rid(container_rid: int, position: int) -> int:
+    """The surrogate key of the contained resource at `position` in its container: negative, so it never
+    collides with a resource's, and computed rather than stored, so writes need no extra round trip."""
+    return -(container_rid * CONTAINED_PER_RESOURCE + position + 1)
 
 
 # Columns of each index table after (rid, p), in the order `IndexRows` tuples give them after the code.
