@@ -154,7 +154,11 @@ class PostgresFeed:
         import psycopg
 
         conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, connect_timeout=5)
-        await conn.execute(f"LISTEN {CHANNEL}")
+        try:
+            await conn.execute(f"LISTEN {CHANNEL}")
+        except BaseException:  # failed or cancelled (the reader is stopping): never leave it open
+            await asyncio.shield(conn.close())
+            raise
         return conn
 
     async def wait(self, timeout: float) -> None:

@@ -195,6 +195,8 @@ class Dispatcher:
         self.base_url = base_url
         self.policy = policy
         self.couriers: dict[str, tuple[Courier, asyncio.Task]] = {}
+        self._synced: int | None = None  # the index generation the couriers were last matched to
+        self._next_sweep = 0.0
         index.listen(self._touched)
 
     def _touched(self, ids: set[str]) -> None:
@@ -204,7 +206,13 @@ class Dispatcher:
                 found[0].wake.set()
 
     def sync(self) -> None:
-        """Start a courier for every rest-hook subscription that has none; forget those that finished."""
+        """Start a courier for every rest-hook subscription that has none; forget those that finished.
+        It runs after every commit, so it looks only when a subscription changed, or every few seconds (a
+        courier that failed is restarted then)."""
+        now = time.monotonic()
+        if self._synced == self.index.generation and now < self._next_sweep:
+            return
+        self._synced, self._next_sweep = self.index.generation, now + 5.0
         for sub_id, (_, task) in list(self.couriers.items()):
             if task.done():
                 del self.couriers[sub_id]
@@ -222,3 +230,4 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.couriers.clear()
+        self._synced = None

@@ -87,6 +87,7 @@ class EventIndex:
         self.batch = batch
         self.subs: dict[str, Tracked] = {}
         self.routes = Routes(catalog.registry)
+        self.generation = 0  # rises whenever a subscription is added, changed or removed
         self.feed: ChangeFeed | None = None  # None until bootstrapped
         self._lock = asyncio.Lock()
         self._listeners: list[Callable[[set[str]], None]] = []
@@ -206,6 +207,7 @@ class EventIndex:
 
     async def _apply_subscription(self, change: Change, touched: set[str]) -> None:
         touched.add(change.id)
+        self.generation += 1
         if change.method == "delete":
             self.subs.pop(change.id, None)
             self.routes.remove(change.id)

@@ -44,6 +44,7 @@ class WsSession:
         self.send = send
         self.bound: dict[str, list[int]] = {}  # subscription id -> [count start t, events sent]
         self.last_sent: dict[str, float] = {}
+        self.dirty: set[str] = set()  # bound subscriptions that gained events or changed since the last flush
         self.wake = asyncio.Event()
         self._lock = asyncio.Lock()  # one frame at a time, whole notifications in order
 
@@ -65,6 +66,7 @@ class WsSession:
                 await self.send(_outcome(f"Subscription/{sub_id} is gone or is not a websocket subscription.",
                                          "not-found"))
                 continue
+            self.dirty.add(sub_id)
             async with self._lock:
                 self.bound[sub_id] = [tracked.start_t, len(tracked.events)]
                 await self._notify(tracked, "handshake", [], "requested" if tracked.spec.status == "requested"
@@ -74,7 +76,9 @@ class WsSession:
         self.wake.set()
 
     def _touched(self, ids: set[str]) -> None:
-        if not ids.isdisjoint(self.bound):
+        hit = ids.intersection(self.bound)
+        if hit:
+            self.dirty |= hit
             self.wake.set()
 
     async def pump(self) -> None:
@@ -92,14 +96,25 @@ class WsSession:
 
     def _next_heartbeat(self) -> float | None:
         waits = []
-        for sub_id in self.bound:
+        for sub_id in self._beating():
             tracked = self.index.subs.get(sub_id)
             if tracked is not None and tracked.spec.heartbeat:
                 waits.append(max(0.0, self.last_sent.get(sub_id, 0.0) + tracked.spec.heartbeat - time.monotonic()))
         return min(waits) if waits else None
 
+    def _beating(self) -> list[str]:
+        """The bound subscriptions with a heartbeat period."""
+        subs = self.index.subs
+        return [i for i in self.bound if i in subs and subs[i].spec.heartbeat]
+
     async def _flush(self) -> None:
-        for sub_id, position in list(self.bound.items()):
+        """Send what the subscriptions touched since the last flush gained, and the heartbeats that are due."""
+        due, self.dirty = self.dirty, set()
+        due.update(self._beating())
+        for sub_id in sorted(due):
+            position = self.bound.get(sub_id)
+            if position is None:
+                continue
             tracked = self.index.subs.get(sub_id)
             if tracked is None or tracked.spec.channel != "websocket":
                 del self.bound[sub_id]
