@@ -70,6 +70,27 @@ def test_a_secured_server_passes_the_security_suite(secured: Serving, tmp_path: 
     assert TOKEN not in text, "the token never reaches a report"
 
 
+def test_backend_services_credentials_get_the_checker_its_own_token(tmp_path: Path) -> None:
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048)
+    pem = tmp_path / "client.pem"
+    pem.write_bytes(key.as_pem(private=True))
+    server = Serving(secured_app("checker-client", RSAKey.import_key(key.as_dict(private=False))))
+    try:
+        proc, report = _check(server.base, tmp_path, "--suite", "security", "--client-id", "checker-client",
+                              "--private-key", str(pem))
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    verdicts = {t["id"]: t["verdict"] for t in report["tests"]}
+    assert {k for k, v in verdicts.items() if v == "pass"} >= {
+        "security.backend-services", "security.expired-assertion", "security.foreign-key",
+        "security.assertion-replay", "security.token-accepted", "security.tampered-token"}
+    text = (tmp_path / "report.json").read_text() + (tmp_path / "r.html").read_text()
+    assert TOKEN not in text and "client_assertion=eyJ" not in text
+
+
 def test_an_unreachable_server_is_errors_not_a_crash(tmp_path: Path) -> None:
     from tests.e2e.server import free_port
 

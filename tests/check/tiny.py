@@ -88,8 +88,33 @@ def broken_app() -> Starlette:
 TOKEN = "good-token-7c1e"
 
 
-def secured_app() -> Starlette:
-    """Declares SMART on FHIR, publishes its configuration, and accepts only its one token."""
+def secured_app(client_id: str = "", public_key=None) -> Starlette:
+    """Declares SMART on FHIR, publishes its configuration, accepts only its one token, and issues it to a
+    backend client proving itself with a JWT signed by its registered key (RS384 or ES384)."""
+    seen_jti: set[str] = set()
+
+    async def token(request: Request) -> Response:
+        from urllib.parse import parse_qsl
+
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
+        form = dict(parse_qsl((await request.body()).decode()))
+        refused = JSONResponse({"error": "invalid_client"}, status_code=401)
+        if public_key is None or form.get("grant_type") != "client_credentials" or \
+                form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return refused
+        try:
+            claims = jwt.decode(str(form.get("client_assertion")), public_key, algorithms=["RS384", "ES384"]).claims
+        except (JoseError, ValueError):
+            return refused
+        if claims.get("iss") != client_id or claims.get("sub") != client_id or \
+                claims.get("aud") != f"{request.base_url}auth/token" or claims.get("exp", 0) < time.time() or \
+                claims.get("jti") in seen_jti:
+            return refused
+        seen_jti.add(claims["jti"])
+        return JSONResponse({"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
+                             "scope": form.get("scope")})
 
     async def metadata(_: Request) -> Response:
         return JSONResponse({
@@ -101,8 +126,8 @@ def secured_app() -> Starlette:
                 "resource": [{"type": "Patient", "interaction": [{"code": "search-type"}]}]}],
         }, media_type=FHIR_JSON)
 
-    async def smart(_: Request) -> Response:
-        return JSONResponse({"issuer": "http://127.0.0.1", "token_endpoint": "http://127.0.0.1/auth/token",
+    async def smart(request: Request) -> Response:
+        return JSONResponse({"issuer": "http://127.0.0.1", "token_endpoint": f"{request.base_url}auth/token",
                              "grant_types_supported": ["client_credentials"],
                              "capabilities": ["client-confidential-asymmetric", "permission-v2"],
                              "code_challenge_methods_supported": ["S256"]})
@@ -120,4 +145,5 @@ def secured_app() -> Starlette:
         Route("/fhir/metadata", metadata),
         Route("/fhir/.well-known/smart-configuration", smart),
         Route("/fhir/Patient", patients),
+        Route("/auth/token", token, methods=["POST"]),
     ])

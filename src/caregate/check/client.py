@@ -72,10 +72,14 @@ class FhirClient:
 
     def request(self, method: str, path: str, *, json: Any = None, content: bytes | str | None = None,
                 headers: dict[str, str] | None = None, params: dict[str, str] | None = None,
-                token: str | bool | None = True, note: str = "") -> httpx.Response:
-        """Send one request; `token=False` sends none, a string sends that one instead of the configured token."""
+                token: str | bool | None = True, note: str = "", not_a_write: bool = False) -> httpx.Response:
+        """Send one request; `token=False` sends none, a string sends that one instead of the configured token.
+
+        `not_a_write` marks a POST that changes no data (an OAuth token request), allowed in read-only mode.
+        """
         method = method.upper()
-        writes = method in WRITE_METHODS and not (method == "POST" and path.split("?")[0].endswith("_search"))
+        writes = method in WRITE_METHODS and not not_a_write and not (
+            method == "POST" and path.split("?")[0].endswith("_search"))
         if writes and self.read_only:
             raise ReadOnlyRefusal(f"read-only mode: {method} not sent")
         all_headers = {"Accept": "application/fhir+json"}

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from caregate.check.backend import BackendCredentials
 from caregate.check.capability import Capability
 from caregate.check.client import FhirClient, body_json
 from caregate.check.model import Failed, Skipped
@@ -18,6 +19,7 @@ class CheckContext:
     cap: Capability
     read_only: bool = False
     receiver_host: str = "127.0.0.1"
+    backend: BackendCredentials | None = None
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
     findings: list[str] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)

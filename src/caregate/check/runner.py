@@ -67,6 +67,15 @@ def run(ctx: CheckContext, tests: Iterable[CheckTest],
     outcome = Run(ctx.client.base, ctx.read_only)
     software = ctx.cap.statement.get("software") or {}
     outcome.software = " ".join(str(software.get(k, "")) for k in ("name", "version")).strip()
+    if ctx.backend is not None and not ctx.client.token:
+        from caregate.check.backend import obtain_token
+
+        try:
+            ctx.client.token = obtain_token(ctx.client, ctx.backend)
+            ctx.notes["backend"] = "a token was obtained with the client credentials given"
+        except (ValueError, httpx.HTTPError) as exc:
+            ctx.notes["backend"] = f"no token could be obtained with the client credentials given: {exc}"
+        ctx.client.evidence = []
     try:
         for test in tests:
             result = run_one(ctx, test)

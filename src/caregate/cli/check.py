@@ -19,6 +19,11 @@ _STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow", "error": "bold 
 @click.argument("base_url")
 @click.option("--token", envvar="CAREGATE_CHECK_TOKEN", default=None,
               help="Bearer access token for the server  [env: CAREGATE_CHECK_TOKEN]")
+@click.option("--client-id", help="SMART Backend Services client id (with --private-key): get a token by itself")
+@click.option("--private-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM private key (RSA or EC P-384) registered for --client-id")
+@click.option("--key-id", help="kid of the registered key (default: its RFC 7638 thumbprint)")
+@click.option("--scope", help="scopes to ask for with --client-id (default: system/*.rs; system/*.read for SMART v1)")
 @click.option("--suite", "suites", multiple=True, type=click.Choice(SUITES), help="Run only these suites (repeatable)")
 @click.option("--read-only", is_flag=True, help="Never write: only what can be checked by reading")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here")
@@ -26,10 +31,12 @@ _STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow", "error": "bold 
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write the JUnit XML report")
 @click.option("--receiver-host", default="127.0.0.1", show_default=True,
               help="Address the subscription test's loopback receiver listens on")
-def check(base_url: str, token: str | None, suites: tuple[str, ...], read_only: bool, report: Path | None,
-          json_path: Path | None, junit: Path | None, receiver_host: str) -> None:
+def check(base_url: str, token: str | None, client_id: str | None, private_key: Path | None, key_id: str | None,
+          scope: str | None, suites: tuple[str, ...], read_only: bool, report: Path | None, json_path: Path | None,
+          junit: Path | None, receiver_host: str) -> None:
     """Check the FHIR R4 server at BASE_URL against the open standards; exit 1 when a mandatory test fails."""
     from caregate.check import reports
+    from caregate.check.backend import BackendCredentials
     from caregate.check.client import FhirClient
     from caregate.check.context import CheckContext
     from caregate.check.html import write_html
@@ -37,10 +44,15 @@ def check(base_url: str, token: str | None, suites: tuple[str, ...], read_only: 
     from caregate.check.runner import fetch_capability, run
 
     console = Console(stderr=True)
+    if bool(client_id) != bool(private_key):
+        raise click.UsageError("--client-id and --private-key go together")
+    backend = BackendCredentials(client_id, private_key.read_bytes(), key_id, scope) if client_id and private_key \
+        else None
     client = FhirClient(base_url, token=token, read_only=read_only)
     tests = all_tests(suites)
     try:
-        ctx = CheckContext(client, fetch_capability(client), read_only=read_only, receiver_host=receiver_host)
+        ctx = CheckContext(client, fetch_capability(client), read_only=read_only, receiver_host=receiver_host,
+                           backend=backend)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console,
                       transient=True) as progress:
             task = progress.add_task("checking", total=len(tests))
@@ -54,6 +66,8 @@ def check(base_url: str, token: str | None, suites: tuple[str, ...], read_only: 
                 progress.update(task, advance=1, description=result.test.id)
 
             outcome = run(ctx, tests, shown)
+        if "backend" in ctx.notes:
+            console.print(ctx.notes["backend"])
     finally:
         client.close()
     table = Table(title=f"caregate check {base_url}")

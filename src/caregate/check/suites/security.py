@@ -209,3 +209,96 @@ def headers(ctx: CheckContext) -> str:
     check(not missing, f"missing: {', '.join(missing)}")
     check(r.headers["x-content-type-options"].lower() == "nosniff", "X-Content-Type-Options is not nosniff")
     return "HSTS and nosniff present"
+
+
+BACKEND = SMART + "backend-services.html"
+
+
+def _backend(ctx: CheckContext):
+    """The credentials, the SMART configuration and the token endpoint; skip without --client-id."""
+    if ctx.backend is None:
+        skip("no --client-id and --private-key given")
+    config = _smart_config(ctx)
+    url = config.get("token_endpoint")
+    check(url, "the SMART configuration names no token_endpoint")
+    return ctx.backend, config, url
+
+
+def _token_answer(ctx: CheckContext, assertion: str, config: dict):
+    from caregate.check.backend import default_scope, token_request
+
+    creds = ctx.backend
+    if creds is None:
+        skip("no --client-id and --private-key given")
+    return token_request(ctx.client, config["token_endpoint"], creds, assertion,
+                         creds.scope or default_scope(config))
+
+
+@test("security.backend-services", "Backend services get a token with a signed client assertion",
+      "A client registered with its public key SHALL get an access token from the token endpoint with "
+      "grant_type=client_credentials and a JWT client assertion signed RS384 or ES384; the answer has "
+      "access_token, token_type bearer, expires_in and scope, and the token opens the FHIR API.", BACKEND,
+      mandatory=_declares)
+def backend_services(ctx: CheckContext) -> str:
+    from caregate.check.backend import client_assertion
+
+    _gate(ctx)
+    creds, config, url = _backend(ctx)
+    r = _token_answer(ctx, client_assertion(creds.client_id, url, creds.key(), creds.key_id), config)
+    body = body_json(r) or {}
+    check(r.status_code == 200, f"the token endpoint answered {r.status_code} {body.get('error', '')}")
+    missing = [k for k in ("access_token", "token_type", "expires_in", "scope") if k not in body]
+    check(not missing, f"the token answer lacks {', '.join(missing)}")
+    check(str(body["token_type"]).lower() == "bearer", f"token_type is {body['token_type']!r}")
+    got = ctx.client.get(_probe_type(ctx), params={"_count": "1"}, token=body["access_token"])
+    check(got.status_code == 200, f"the new token was refused by the FHIR API ({got.status_code})")
+    return f"token with scope {body['scope']!r} works"
+
+
+@test("security.expired-assertion", "An expired client assertion is refused",
+      "The authorization server SHALL refuse a client assertion whose exp has passed (invalid_client).", BACKEND,
+      mandatory=_declares)
+def expired_assertion(ctx: CheckContext) -> str:
+    from caregate.check.backend import client_assertion
+
+    _gate(ctx)
+    creds, config, url = _backend(ctx)
+    stale = client_assertion(creds.client_id, url, creds.key(), creds.key_id, now=time.time() - 3600)
+    r = _token_answer(ctx, stale, config)
+    check(r.status_code in (400, 401), f"answered {r.status_code}, not 400 or 401")
+    check("access_token" not in (body_json(r) or {}), "a token was issued")
+    return f"refused ({r.status_code})"
+
+
+@test("security.foreign-key", "An assertion signed with an unregistered key is refused",
+      "The authorization server SHALL verify the assertion's signature against the client's registered keys: "
+      "one signed by any other key is refused.", BACKEND, mandatory=_declares)
+def foreign_key(ctx: CheckContext) -> str:
+    from joserfc.jwk import ECKey, RSAKey
+
+    from caregate.check.backend import client_assertion
+
+    _gate(ctx)
+    creds, config, url = _backend(ctx)
+    own = creds.key()
+    other = RSAKey.generate_key(2048) if isinstance(own, RSAKey) else ECKey.generate_key("P-384")
+    r = _token_answer(ctx, client_assertion(creds.client_id, url, other, creds.key_id), config)
+    check(r.status_code in (400, 401), f"answered {r.status_code}, not 400 or 401")
+    check("access_token" not in (body_json(r) or {}), "a token was issued")
+    return f"refused ({r.status_code})"
+
+
+@test("security.assertion-replay", "A client assertion cannot be used twice",
+      "The authorization server SHOULD refuse a client assertion whose jti it has already seen.", BACKEND,
+      mandatory=lambda cap: False)
+def assertion_replay(ctx: CheckContext) -> str:
+    from caregate.check.backend import client_assertion
+
+    _gate(ctx)
+    creds, config, url = _backend(ctx)
+    assertion = client_assertion(creds.client_id, url, creds.key(), creds.key_id)
+    first = _token_answer(ctx, assertion, config)
+    check(first.status_code == 200, f"the first use answered {first.status_code}")
+    second = _token_answer(ctx, assertion, config)
+    check(second.status_code in (400, 401), f"the replay answered {second.status_code}, not 400 or 401")
+    return f"replay refused ({second.status_code})"
