@@ -154,6 +154,8 @@ class _Expander:
             if prop == "concept" and op in ("is-a", "descendent-of"):
                 below = {c for c in parents if _is_below(c, value, parents)}
                 codes &= below | ({value} if op == "is-a" and value in parents else set())
+            elif prop == "concept" and op == "is-not-a":
+                codes -= {c for c in parents if _is_below(c, value, parents)} | {value}
             elif prop == "concept" and op == "=":
                 codes &= {value}
             else:
