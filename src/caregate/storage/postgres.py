@@ -29,8 +29,11 @@ _RETRIES = 5
 class PostgresStore:
     def __init__(self, url: str, clock: Clock | None = None, *, min_size: int = 1, max_size: int = 8) -> None:
         self.core = SqlCore(POSTGRES, clock or SystemClock())
+        # JIT compilation pays off for long analytical queries, not for searches answered from indexes in
+        # milliseconds: on a large table the planner's cost estimate switches it on and it alone costs hundreds
+        # of milliseconds per query, so it is off for caregate's sessions.
         self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True,
-                                   kwargs={"autocommit": False})
+                                   kwargs={"autocommit": False, "options": "-c jit=off"})
         with self.pool.connection() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(727274)")  # one migrator at a time
             self.core.migrate(conn)

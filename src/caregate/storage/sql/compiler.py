@@ -24,7 +24,7 @@ from caregate.search.query import (
     TokenValue,
 )
 from caregate.storage.sql.confine import confine_sql
-from caregate.storage.sql.dialect import FTS_MARKER
+from caregate.storage.sql.dialect import FTS_MARKER, NO_INDEX
 from caregate.storage.sql.keys import param_key
 
 _TABLE = {
@@ -324,9 +324,43 @@ def _list_sql(clause: Clause, args: list, confine: str | None = None) -> str:
             "AND x.tid = r.id)")
 
 
-def clause_sql(resource_type: str, clause: Clause, args: list, confine: str | None = None) -> str:
+def _semi(table: str, cond: str, drive: bool, negate: bool = False) -> str:
+    """`r` has an index row of `table` satisfying `cond` (unqualified columns of that table).
+
+    The clause a query is driven from is a semi-join on the surrogate key (`r.rid IN (...)`), which both
+    engines start from; every other one is a correlated EXISTS probing the table's `rid` index for each
+    candidate. Written as IN too, SQLite (which keeps no statistics here) would first build the whole list of
+    rows matching an unselective condition, e.g. every Observation date after 2009, to test a dozen
+    candidates against it; PostgreSQL plans both forms as the same semi-join."""
+    if drive and not negate:
+        return f"r.rid IN (SELECT rid FROM {table} WHERE {cond})"
+    return f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM {table} s WHERE s.rid = r.rid AND {cond})"
+
+
+_DRIVE_RANK = {"reference": 1, "token": 2, "string": 3, "uri": 3, "composite": 3, "quantity": 4, "number": 4,
+               "date": 4}
+
+
+def _drive_rank(clause: Clause) -> int | None:
+    """How good a start a clause is likely to be, lower is better; None when it cannot drive the query from
+    the surrogate key (a resource column, a negation, `:missing`, a substring scan, `_has` on ids, `_list`).
+    A guess by parameter type, since neither engine's statistics reach inside one index table's keys."""
+    code = clause.param.code
+    if code in ("_id", "_lastUpdated", "_list") or clause.has is not None or clause.missing is not None:
+        return None
+    if clause.modifier in ("not", "text", "contains"):
+        return None
+    if code in ("_text", "_content"):
+        return 5
+    if clause.chain is not None:
+        return 3
+    return _DRIVE_RANK.get(clause.param.type)
+
+
+def clause_sql(resource_type: str, clause: Clause, args: list, confine: str | None = None,
+               drive: bool = True) -> str:
     """One clause as a condition on `r`; `confine` (a patient id) keeps chained and `_has` targets inside
-    that patient's compartment too."""
+    that patient's compartment too; `drive` says whether the query starts from it (see `_semi`)."""
     if clause.param.code == "_list":
         return _list_sql(clause, args, confine)
     if clause.param.code in ("_text", "_content"):
@@ -346,30 +380,36 @@ def clause_sql(resource_type: str, clause: Clause, args: list, confine: str | No
     p = param_key(resource_type, code)
     if clause.missing is not None:
         args.append(p)
-        neg = "NOT " if clause.missing else ""
-        return f"r.rid {neg}IN (SELECT rid FROM {table} WHERE p = ?)"
+        return _semi(table, "p = ?", False, negate=clause.missing)
     if clause.param.type == "quantity":
         # each value names its own index key (canonical units or as written)
         ors = [_value_sql(clause, v, args, p) for v in clause.values]
         cond = ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
-        return f"r.rid IN (SELECT rid FROM {table} WHERE {cond})"
+        return _semi(table, cond, drive)
     if clause.modifier in ("of-type", "identifier"):
         p += f":{clause.modifier}"
         table = "idx_token"
     args.append(p)
     ors = [_value_sql(clause, v, args) for v in clause.values]
     cond = ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
-    if clause.modifier == "not":
-        return f"r.rid NOT IN (SELECT rid FROM {table} WHERE p = ? AND {cond})"
-    return f"r.rid IN (SELECT rid FROM {table} WHERE p = ? AND {cond})"
+    return _semi(table, f"p = ? AND {cond}", drive, negate=clause.modifier == "not")
 
 
 def where_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str, list]:
-    """The WHERE clause (without cursor) shared by the page query and the count query."""
+    """The WHERE clause (without cursor) shared by the page query and the count query.
+
+    One clause drives (see `_semi`): the compartment when there is one, else the clause `_drive_rank` likes
+    best, unless `_id` names the resources outright. When a clause drives, SQLite is kept off the type index
+    (`NO_INDEX`), which without statistics it would otherwise prefer, scanning every resource of the type."""
     args: list = []
     parts = ["r.deleted = 0"]
+    ranks = [_drive_rank(c) for c in query.clauses]
+    by_id = any(c.param.code == "_id" and c.modifier is None and c.missing is None for c in query.clauses)
+    candidates = [(rank, i) for i, rank in enumerate(ranks) if rank is not None]
+    driver = None if by_id or query.compartment is not None or not candidates else min(candidates)[1]
+    driven = not by_id and (query.compartment is not None or driver is not None)
     if query.type is not None:
-        parts.insert(0, "r.type = ?")
+        parts.insert(0, f"{NO_INDEX if driven else ''}r.type = ?")
         args.append(query.type)
     elif types:
         parts.insert(0, "r.type IN (" + ", ".join("?" * len(types)) + ")")
@@ -381,8 +421,8 @@ def where_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str, 
         args += [param_key(query.type or "Resource", c) for c in codes] + [cid, ctype]
     if query.confine is not None:
         parts.append(confine_sql(query.type, query.confine, args))
-    for clause in query.clauses:
-        parts.append(clause_sql(query.type or "Resource", clause, args, query.confine))
+    for i, clause in enumerate(query.clauses):
+        parts.append(clause_sql(query.type or "Resource", clause, args, query.confine, drive=i == driver))
     return " AND ".join(parts), args
 
 
