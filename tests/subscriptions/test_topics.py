@@ -146,3 +146,28 @@ def test_the_fan_out_index_finds_every_subscription_whose_filters_pass(catalog: 
     after = [t.spec.id for t in routes.candidates("lab-result", "Observation", Indexed(lab("o", patient="123"),
                                                                                        registry))]
     assert "s1" not in after and "s2" in after
+
+
+def test_indexing_only_the_topics_parameters_gives_the_same_answers(catalog: TopicCatalog) -> None:
+    registry, narrow = catalog.registry, catalog.index_registry
+    report = {"resourceType": "DiagnosticReport", "id": "r", "status": "final", "code": {"text": "x"},
+              "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}],
+              "subject": {"reference": "Patient/123"}}
+    resources = [lab("o1", patient="123"), lab("o2", status="preliminary"), lab("o3", category="vital-signs"),
+                 report, encounter("e1", "in-progress", patient="123"), encounter("e2", "finished")]
+    filter_sets = [("patient=Patient/123",), ("Observation?code=http://loinc.org|2345-7",),
+                   ("Observation?category=laboratory", "Observation?subject=Patient/p1"),
+                   ("DiagnosticReport?category=LAB",), ("Encounter?class=IMP",)]
+    for resource in resources:
+        rtype = resource["resourceType"]
+        full, small = Indexed(resource, registry), Indexed(resource, narrow)
+        assert catalog.fired(rtype, "create", None, full) == catalog.fired(rtype, "create", None, small)
+        sizes = [sum(len(getattr(i.rows, k)) for k in ("tokens", "references", "quantities", "composites"))
+                 for i in (small, full)]
+        assert sizes[0] <= sizes[1] and (sizes[0] < sizes[1] or rtype != "Observation"), "fewer rows"
+        for topic in ("lab-result", "encounter-admission"):
+            for filters in filter_sets:
+                spec = read_spec(subscription(topic, endpoint="https://x.example/h", filters=filters), catalog)
+                if spec.problem is None and rtype in spec.topic.resource_types:
+                    chosen = FilterSet(spec, catalog)
+                    assert chosen(rtype, full) == chosen(rtype, small), (resource["id"], filters)

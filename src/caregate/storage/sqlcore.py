@@ -88,7 +88,7 @@ class SqlCore:
             "FROM resources r WHERE r.type = ? AND r.id = ?")
         self._q_vread = self._sql(
             f"SELECT r.type, r.id, r.version, r.last_updated, r.deleted, {dialect.json_select}, r.t, r.method "
-            "FROM history r WHERE r.type = ? AND r.id = ? AND r.version = ?")
+            "FROM history r WHERE r.rid = (SELECT rid FROM resources WHERE type = ? AND id = ?) AND r.version = ?")
 
     # -- schema ------------------------------------------------------------------------------------
     def migrate(self, conn: Conn) -> None:

@@ -192,7 +192,7 @@ class EventIndex:
 
     async def _versions(self, change: Change) -> tuple[Indexed | None, Indexed | None, str]:
         """The version before the change (None for a create) and after it (None for a delete), indexed."""
-        registry = self.catalog.registry
+        registry = self.catalog.index_registry
         this = await self.store.vread(change.type, change.id, change.version)
         stamp = this.last_updated if this is not None else ""
         current = None

@@ -119,6 +119,22 @@ def _criteria(resource_type: str, text: str | None, registry: Registry) -> Match
     return compile_matcher(query, registry=registry)
 
 
+def _narrowed(registry: Registry, topics: tuple[Topic, ...]) -> Registry:
+    """The parameters the topics' criteria and allowed filters use, and no others: indexing a changed resource
+    for them alone gives every row a trigger or filter can test, at a fraction of indexing it for all."""
+    entries = []
+    for topic in topics:
+        for trigger in topic.triggers:
+            codes = set(topic.filters.get(trigger.resource, ()))
+            for text in (trigger.previous, trigger.current):
+                codes.update(part.partition("=")[0].split(":", 1)[0] for part in (text or "").split("&") if part)
+            for code in sorted(codes):
+                param = registry.get(trigger.resource, code)
+                if param is not None:
+                    entries.append((trigger.resource, param))
+    return Registry(entries)
+
+
 class TopicCatalog:
     """The topics one server offers, found by canonical URL, with compiled triggers by resource type."""
 
@@ -132,6 +148,7 @@ class TopicCatalog:
             for trigger in topic.triggers:
                 by_type.setdefault(trigger.resource, []).append(_CompiledTrigger(topic, trigger, registry))
         self._triggers = MappingProxyType({k: tuple(v) for k, v in by_type.items()})
+        self.index_registry = _narrowed(registry, topics)
 
     @property
     def urls(self) -> list[str]:
