@@ -19,6 +19,7 @@ run: $(STAMP)
 ## Install what the tests need (PostgreSQL included) and run the whole suite
 test: $(STAMP)
 	sh scripts/install-postgres.sh
+	sh scripts/install-chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

@@ -102,7 +102,8 @@ def render(run: Run) -> str:
     parts.append("</table>")
     problems = [r for r in run.results if r.verdict in (Verdict.FAIL, Verdict.ERROR)]
     problems.sort(key=lambda r: not r.mandatory)
-    parts.append(f"<h2>Failures ({len(problems)})</h2>")
+    mandatory = sum(1 for r in problems if r.mandatory)
+    parts.append(f"<h2>Failures: {mandatory} mandatory, {len(problems) - mandatory} optional</h2>")
     parts += [_failure(r) for r in problems] or ["<p>None.</p>"]
     parts.append("<h2>Every test</h2><table><tr><th>Verdict</th><th>Test</th><th>Requirement</th>"
                  "<th>Result</th></tr>")
