@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 from joserfc import jwt
-from joserfc.jwk import ECKey, RSAKey, import_key
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, RSAKey
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -27,10 +28,12 @@ class BackendCredentials:
     scope: str | None = None
 
     def key(self) -> RSAKey | ECKey:
-        key = import_key(self.private_key_pem)
-        if not isinstance(key, RSAKey | ECKey):
-            raise ValueError("the private key must be RSA or EC (P-384)")
-        return key
+        for kind in (RSAKey, ECKey):
+            try:
+                return kind.import_key(self.private_key_pem)
+            except (ValueError, TypeError, JoseError):
+                continue
+        raise ValueError("the private key must be an RSA or EC (P-384) key in PEM")
 
 
 def algorithm(key: RSAKey | ECKey) -> str:
