@@ -35,7 +35,8 @@ def _no(*names: str) -> Callable[[dict], bool]:
 # when one is true the engine is not called (the answer would be true). Each applies only to the exact R4
 # expression of its key, so a profile reusing a key with another expression is always evaluated.
 _GUARDS: dict[str, Callable[[dict], bool]] = {
-    "dom-2": _no("contained"), "dom-3": _no("contained"), "dom-4": _no("contained"), "dom-5": _no("contained"),
+    "dom-2": _no("contained"), "dom-4": _no("contained"), "dom-5": _no("contained"),
+    "dom-3": lambda d: "contained" not in d or _narrated(d),
     # reference.startsWith('#').not() or ...
     "ref-1": lambda d: not (isinstance(d.get("reference"), str) and d["reference"].startswith("#")),
     "qty-3": lambda d: "code" not in d or "system" in d,  # code.empty() or system.exists()
@@ -44,6 +45,18 @@ _GUARDS: dict[str, Callable[[dict], bool]] = {
     "obs-7": _no("component"),  # value.empty() or component.code.where(...).empty()
     "dom-6": lambda d: isinstance(d.get("text"), dict) and "div" in d["text"],  # text.`div`.exists()
 }
+
+
+def _narrated(resource: dict) -> bool:
+    """Every contained resource is pointed to from the narrative (`<a href="#id">`, `<img src="#id">`), which
+    the reference validator also counts as a reference, although the R4 dom-3 expression does not."""
+    text = resource.get("text")
+    div = text.get("div") if isinstance(text, dict) else None
+    if not isinstance(div, str):
+        return False
+    ids = [c.get("id") for c in resource["contained"] if isinstance(c, dict)] if isinstance(
+        resource["contained"], list) else [None]
+    return all(isinstance(i, str) and (f'"#{i}"' in div or f"'#{i}'" in div) for i in ids)
 
 
 @cache

@@ -31,6 +31,7 @@ _FORBIDDEN = frozenset({"script", "style", "object", "embed", "applet", "iframe"
                         "input", "button", "select", "option", "textarea", "base", "link", "meta", "head", "body",
                         "html", "title", "noscript", "param"})
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
+_RESTFUL = re.compile(r"https?://\S+/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})")
 _RELATIVE = re.compile(r"([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?")
 
 
@@ -109,10 +110,25 @@ def bundle(value: dict, loc: str, report: Report) -> None:
             resource = entry.get("resource")
             if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
                 by_url[full_url] = resource["resourceType"]
+                _full_url_matches(full_url, resource, f"{loc}.entry[{i}]", report)
     if by_url:
         for i, entry in enumerate(entries):
             if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
                 _references(entry["resource"], entry.get("fullUrl"), by_url, f"{loc}.entry[{i}].resource", report)
+
+
+def _full_url_matches(full_url: str, resource: dict, loc: str, report: Report) -> None:
+    """A RESTful fullUrl (`http://server/fhir/Patient/1`) names the resource's own type and id (bdl-... and
+    bundle.html#bundle-unique: "fullUrl SHALL NOT disagree with the id in the resource")."""
+    match = _RESTFUL.fullmatch(full_url)
+    if match is None:
+        return
+    rtype, id_ = match.group(1), match.group(2)
+    if resource.get("id") is None:
+        report("error", "value", f"The fullUrl {full_url} is a RESTful URL but the resource has no id.", loc)
+    elif resource.get("id") != id_ or resource.get("resourceType") != rtype:  # several R4 examples do this
+        report("warning", "value", f"The fullUrl {full_url} does not match the resource "
+               f"({resource.get('resourceType')}/{resource.get('id')}).", loc)
 
 
 def _base(full_url: object) -> str | None:
