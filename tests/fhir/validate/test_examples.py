@@ -57,7 +57,7 @@ def examples(request: pytest.FixtureRequest) -> list[tuple[str, dict]]:
     archive = cache / "package.tgz"
     if not archive.exists():
         try:
-            with urllib.request.urlopen(URL, timeout=60) as response:  # noqa: S310 - fixed https URL
+            with urllib.request.urlopen(URL, timeout=60) as response:
                 data = response.read()
         except OSError as exc:
             pytest.skip(f"the npm registry is unreachable ({exc}): cannot fetch hl7.fhir.r4.examples@4.0.1")
