@@ -19,8 +19,8 @@ VERDICTS = {"pass", "fail", "skip", "error"}
 
 
 @pytest.fixture
-def server(sqlite_url: str, tmp_path: Path):
-    s = Server(sqlite_url, tmp_path / "server.log", "--demo", "2")
+def server(database_url: str, tmp_path: Path):
+    s = Server(database_url, tmp_path / "server.log", "--demo", "2")
     yield s
     s.stop()
 
