@@ -141,8 +141,9 @@ class SubscriptionService:
         """`$get-ws-binding-token` for websocket subscriptions: a token, its expiry and the websocket URL."""
         if not ids:
             raise incorrect("Name the subscriptions to bind with the id parameter.", "id")
+        await self.index.catch_up()
         for sub_id in ids:
-            tracked = await self._tracked(sub_id)
+            tracked = self.index.subs.get(sub_id) or await self._tracked(sub_id)
             if tracked.spec.channel != "websocket":
                 raise FhirError("invalid", f"Subscription/{sub_id} uses the {tracked.spec.channel or 'no'} channel; "
                                            "binding tokens are for websocket subscriptions.", ("id",))

@@ -94,6 +94,28 @@ async def set_status(store: ResourceStore, sub_id: str, status: str, error: str 
     return True
 
 
+async def set_statuses(store: ResourceStore, sub_ids: list[str], status: str) -> None:
+    """`set_status` for many subscriptions in one transaction (binding thousands over one websocket); one by
+    one if a concurrent edit makes the batch fail."""
+    writes = []
+    for sub_id in sub_ids:
+        stored = await store.read("Subscription", sub_id)
+        if stored is None or stored.deleted:
+            continue
+        body = orjson.loads(stored.json)
+        if body.get("status") != status:
+            body["status"] = status
+            body.pop("error", None)
+            writes.append(Write("update", "Subscription", sub_id, body, if_match=stored.version, must_exist=True))
+    if not writes:
+        return
+    try:
+        await store.transact(writes)
+    except FhirError:
+        for write in writes:
+            await set_status(store, write.id, status)
+
+
 def _token_id(token: str) -> str:
     return "wsbinding-" + hashlib.sha256(token.encode()).hexdigest()[:54]
 

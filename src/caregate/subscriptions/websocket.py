@@ -60,6 +60,7 @@ class WsSession:
                                      "for a new one.", "security"))
             return
         await self.index.catch_up()
+        shaken = []
         for sub_id in ids:
             tracked = self.index.subs.get(sub_id)
             if tracked is None or tracked.spec.channel != "websocket" or tracked.spec.topic is None:
@@ -72,7 +73,8 @@ class WsSession:
                 await self._notify(tracked, "handshake", [], "requested" if tracked.spec.status == "requested"
                                    else tracked.spec.status)
             if tracked.spec.status == "requested":
-                await state.set_status(self.store, sub_id, "active")
+                shaken.append(sub_id)
+        await state.set_statuses(self.store, shaken, "active")
         self.wake.set()
 
     def _touched(self, ids: set[str]) -> None:
