@@ -1,5 +1,5 @@
 """`caregate check` against `caregate serve` with sign-in: the checker gets its own token as a registered SMART
-backend service, every mandatory test passes, and the security suite runs in full."""
+backend service, every mandatory test passes, and the security suite runs in full, patient-scope probes too."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ def secured(sqlite_url: str, tmp_path: Path):
     added = _caregate("clients", "add", "--name", "Standards checker", "--client-id", "checker", "--jwks",
                       str(tmp_path / "jwks.json"), "--scope", "system/*.cruds", "--database", sqlite_url)
     assert added.returncode == 0, added.stderr
+    added = _caregate("clients", "add", "--name", "Patient app", "--client-id", "patient-app", "--jwks",
+                      str(tmp_path / "jwks.json"), "--scope", "patient/*.rs", "--database", sqlite_url)
+    assert added.returncode == 0, added.stderr
     port = free_port()
     log = (tmp_path / "server.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "caregate", "serve", "--port", str(port), "--database",
@@ -51,17 +54,24 @@ def secured(sqlite_url: str, tmp_path: Path):
             log.close()
             pytest.fail((tmp_path / "server.log").read_text(errors="replace"))
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/fhir", tmp_path / "checker.pem"
+    system = _caregate("token", "issue", "--client", "checker", "--scope", "system/*.rs", "--database",
+                       sqlite_url).stdout.split()[-1]
+    bundle = httpx.get(f"http://127.0.0.1:{port}/fhir/Patient", params={"_count": "1"},
+                       headers={"Authorization": f"Bearer {system}"}).json()
+    own = bundle["entry"][0]["resource"]["id"]
+    patient_token = _caregate("token", "issue", "--client", "patient-app", "--patient", own, "--scope",
+                              "patient/*.rs", "--database", sqlite_url).stdout.split()[-1]
+    yield f"http://127.0.0.1:{port}/fhir", tmp_path / "checker.pem", patient_token
     proc.terminate()
     proc.wait(timeout=10)
     log.close()
 
 
 def test_a_secured_caregate_passes_with_the_checker_as_a_backend_service(secured, tmp_path: Path) -> None:
-    base, pem = secured
+    base, pem, patient_token = secured
     out = tmp_path / "report.json"
     proc = _caregate("check", base, "--client-id", "checker", "--private-key", str(pem), "--scope",
-                     "system/*.cruds", "--json", str(out))
+                     "system/*.cruds", "--patient-token", patient_token, "--json", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["findings"] == []
@@ -71,5 +81,7 @@ def test_a_secured_caregate_passes_with_the_checker_as_a_backend_service(secured
     assert {k for k, v in security.items() if v == "pass"} >= {
         "security.smart-discovery", "security.no-token", "security.www-authenticate", "security.bad-token",
         "security.unsigned-token", "security.tampered-token", "security.backend-services",
-        "security.expired-assertion", "security.foreign-key"}
+        "security.expired-assertion", "security.foreign-key", "security.patient-own", "security.patient-read",
+        "security.patient-search", "security.patient-chain-has", "security.patient-include",
+        "security.patient-history"}
     assert "BEGIN PRIVATE KEY" not in out.read_text() and "PRIVATE" not in proc.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.check.tiny import TOKEN, Serving, broken_app, secured_app
+from tests.check.tiny import PATIENT_TOKEN, TOKEN, Serving, broken_app, leaky_app, secured_app
 
 
 @pytest.fixture
@@ -89,6 +89,24 @@ def test_backend_services_credentials_get_the_checker_its_own_token(tmp_path: Pa
         "security.assertion-replay", "security.token-accepted", "security.tampered-token"}
     text = (tmp_path / "report.json").read_text() + (tmp_path / "r.html").read_text()
     assert TOKEN not in text and "client_assertion=eyJ" not in text
+
+
+def test_patient_token_leaks_are_found_route_by_route(tmp_path: Path) -> None:
+    server = Serving(leaky_app())
+    try:
+        proc, report = _check(server.base, tmp_path, "--suite", "security", "--read-only", "--token", TOKEN,
+                              "--patient-token", PATIENT_TOKEN)
+    finally:
+        server.stop()
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    verdicts = {t["id"]: (t["verdict"], t["message"]) for t in report["tests"] if "patient-" in t["id"]}
+    assert verdicts["security.patient-own"][0] == "pass"
+    assert verdicts["security.patient-read"][0] == "pass"
+    assert verdicts["security.patient-history"][0] == "pass"
+    assert verdicts["security.patient-search"][0] == "fail"
+    assert "Observation?subject=Patient/p2" in verdicts["security.patient-search"][1]
+    assert verdicts["security.patient-include"][0] == "fail"
+    assert PATIENT_TOKEN not in (tmp_path / "report.json").read_text()
 
 
 def test_an_unreachable_server_is_errors_not_a_crash(tmp_path: Path) -> None:

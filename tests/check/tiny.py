@@ -147,3 +147,74 @@ def secured_app(client_id: str = "", public_key=None) -> Starlette:
         Route("/fhir/Patient", patients),
         Route("/auth/token", token, methods=["POST"]),
     ])
+
+
+PATIENT_TOKEN = "patient-p1-token"
+
+
+def leaky_app() -> Starlette:
+    """Secured, with a patient token for p1 that is confined on reads and on Patient search but not on
+    Observation search or _include: the other patient's data leaks through those two routes."""
+    patients = {p: {"resourceType": "Patient", "id": p, "name": [{"family": f"Fam{p}"}]} for p in ("p1", "p2")}
+    observations = {f"o-{p}": {"resourceType": "Observation", "id": f"o-{p}", "status": "final",
+                               "code": {"text": "x"}, "subject": {"reference": f"Patient/{p}"}} for p in ("p1", "p2")}
+    inner = secured_app()
+
+    def bundle(resources: list[dict], included: list[dict] = ()) -> Response:
+        entries = [{"resource": r, "search": {"mode": "match"}} for r in resources]
+        entries += [{"resource": r, "search": {"mode": "include"}} for r in included]
+        return JSONResponse({"resourceType": "Bundle", "type": "searchset", "total": len(resources),
+                             "link": [{"relation": "self", "url": "x"}], "entry": entries}, media_type=FHIR_JSON)
+
+    def who(request: Request) -> str | None:
+        auth = request.headers.get("authorization")
+        return {f"Bearer {TOKEN}": "all", f"Bearer {PATIENT_TOKEN}": "p1"}.get(auth or "")
+
+    async def patient_search(request: Request) -> Response:
+        scope = who(request)
+        if scope is None:
+            return JSONResponse({"resourceType": "OperationOutcome", "issue": [{"severity": "error",
+                                 "code": "login"}]}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        found = [p for p in patients.values() if scope == "all" or p["id"] == scope]
+        if "_id" in request.query_params:
+            found = [p for p in found if p["id"] == request.query_params["_id"]]
+        return bundle(found)
+
+    async def observation_search(request: Request) -> Response:
+        if who(request) is None:
+            return JSONResponse({}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        q = request.query_params
+        found = list(observations.values())  # the leak: not confined to the token's patient
+        if "subject" in q:
+            found = [o for o in found if o["subject"]["reference"] == q["subject"]]
+        included = [patients[o["subject"]["reference"].split("/")[1]] for o in found] if "_include" in q else []
+        return bundle(found, included)
+
+    async def read(request: Request) -> Response:
+        scope = who(request)
+        store = patients if request.path_params["type"] == "Patient" else observations
+        found = store.get(request.path_params["id"])
+        owner = found and (found["id"] if found["resourceType"] == "Patient" else
+                           found["subject"]["reference"].split("/")[1])
+        if scope is None:
+            return JSONResponse({}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        if found is None or (scope != "all" and owner != scope):
+            return JSONResponse({"resourceType": "OperationOutcome", "issue": [{"severity": "error",
+                                 "code": "not-found"}]}, status_code=404, media_type=FHIR_JSON)
+        return JSONResponse(found, media_type=FHIR_JSON)
+
+    async def refused(_: Request) -> Response:
+        return JSONResponse({"resourceType": "OperationOutcome", "issue": [{"severity": "error",
+                             "code": "forbidden"}]}, status_code=403, media_type=FHIR_JSON)
+
+    routes = [r for r in inner.routes if getattr(r, "path", "") != "/fhir/Patient"]
+    return Starlette(routes=[
+        *routes,
+        Route("/fhir/Patient", patient_search),
+        Route("/fhir/Observation", observation_search),
+        Route("/fhir/_history", refused),
+        Route("/fhir/{type}/_history", refused),
+        Route("/fhir/{type}/{id}/_history", refused),
+        Route("/fhir/Patient/{id}/Observation", refused),
+        Route("/fhir/{type}/{id}", read),
+    ])

@@ -20,6 +20,7 @@ class CheckContext:
     read_only: bool = False
     receiver_host: str = "127.0.0.1"
     backend: BackendCredentials | None = None
+    patient_token: str | None = None
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
     findings: list[str] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)

@@ -19,6 +19,8 @@ _STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow", "error": "bold 
 @click.argument("base_url")
 @click.option("--token", envvar="CAREGATE_CHECK_TOKEN", default=None,
               help="Bearer access token for the server  [env: CAREGATE_CHECK_TOKEN]")
+@click.option("--patient-token", envvar="CAREGATE_CHECK_PATIENT_TOKEN", default=None,
+              help="A token for one patient (patient/*.rs): probes that it reaches no other patient's data")
 @click.option("--client-id", help="SMART Backend Services client id (with --private-key): get a token by itself")
 @click.option("--private-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="PEM private key (RSA or EC P-384) registered for --client-id")
@@ -31,7 +33,8 @@ _STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow", "error": "bold 
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write the JUnit XML report")
 @click.option("--receiver-host", default="127.0.0.1", show_default=True,
               help="Address the subscription test's loopback receiver listens on")
-def check(base_url: str, token: str | None, client_id: str | None, private_key: Path | None, key_id: str | None,
+def check(base_url: str, token: str | None, patient_token: str | None, client_id: str | None,
+          private_key: Path | None, key_id: str | None,
           scope: str | None, suites: tuple[str, ...], read_only: bool, report: Path | None, json_path: Path | None,
           junit: Path | None, receiver_host: str) -> None:
     """Check the FHIR R4 server at BASE_URL against the open standards; exit 1 when a mandatory test fails."""
@@ -52,7 +55,7 @@ def check(base_url: str, token: str | None, client_id: str | None, private_key: 
     tests = all_tests(suites)
     try:
         ctx = CheckContext(client, fetch_capability(client), read_only=read_only, receiver_host=receiver_host,
-                           backend=backend)
+                           backend=backend, patient_token=patient_token)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console,
                       transient=True) as progress:
             task = progress.add_task("checking", total=len(tests))
