@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.check.tiny import PATIENT_TOKEN, TOKEN, Serving, broken_app, leaky_app, secured_app
+from tests.check.tiny import PATIENT_TOKEN, TOKEN, Serving, broken_app, export_app, leaky_app, secured_app
 
 
 @pytest.fixture
@@ -107,6 +107,23 @@ def test_patient_token_leaks_are_found_route_by_route(tmp_path: Path) -> None:
     assert "Observation?subject=Patient/p2" in verdicts["security.patient-search"][1]
     assert verdicts["security.patient-include"][0] == "fail"
     assert PATIENT_TOKEN not in (tmp_path / "report.json").read_text()
+
+
+@pytest.mark.parametrize("broken_line", [False, True])
+def test_a_bulk_export_is_followed_to_its_files(tmp_path: Path, broken_line: bool) -> None:
+    server = Serving(export_app(broken_line))
+    try:
+        proc, report = _check(server.base, tmp_path, "--suite", "bulk")
+    finally:
+        server.stop()
+    verdicts = {t["id"]: (t["verdict"], t["message"]) for t in report["tests"]}
+    assert verdicts["bulk.export"] == ("pass", "2 output files")
+    if broken_line:
+        assert proc.returncode == 1
+        assert verdicts["bulk.ndjson"] == ("fail", "Observation file line 2 holds a Patient")
+    else:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert verdicts["bulk.ndjson"] == ("pass", "3 resources valid in 2 files")
 
 
 def test_an_unreachable_server_is_errors_not_a_crash(tmp_path: Path) -> None:

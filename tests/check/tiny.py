@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -217,4 +218,50 @@ def leaky_app() -> Starlette:
         Route("/fhir/{type}/{id}/_history", refused),
         Route("/fhir/Patient/{id}/Observation", refused),
         Route("/fhir/{type}/{id}", read),
+    ])
+
+
+def export_app(broken_line: bool = False) -> Starlette:
+    """Open (no security), declares system-level $export and runs it: 202, one poll at 202, then the manifest and
+    one NDJSON file per type. With `broken_line`, the Observation file holds a Patient on its second line."""
+    polls = {"n": 0}
+
+    async def metadata(_: Request) -> Response:
+        return JSONResponse({
+            "resourceType": "CapabilityStatement", "status": "active", "date": "2024-01-01", "kind": "instance",
+            "fhirVersion": "4.0.1", "format": ["json"],
+            "rest": [{"mode": "server", "operation": [{
+                "name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}],
+                "resource": [{"type": "Patient", "interaction": [{"code": "read"}]}]}],
+        }, media_type=FHIR_JSON)
+
+    async def kickoff(request: Request) -> Response:
+        if request.headers.get("prefer") != "respond-async":
+            return JSONResponse({}, status_code=400)
+        return Response(status_code=202, headers={"Content-Location": f"{request.base_url}status/1"})
+
+    async def status(request: Request) -> Response:
+        polls["n"] += 1
+        if polls["n"] == 1:
+            return Response(status_code=202, headers={"Retry-After": "0", "X-Progress": "50%"})
+        base = str(request.base_url)
+        return JSONResponse({"transactionTime": "2024-01-01T00:00:00Z", "request": f"{base}fhir/$export",
+                             "requiresAccessToken": False, "error": [],
+                             "output": [{"type": "Patient", "url": f"{base}files/Patient.ndjson"},
+                                        {"type": "Observation", "url": f"{base}files/Observation.ndjson"}]})
+
+    async def files(request: Request) -> Response:
+        if request.path_params["name"] == "Patient.ndjson":
+            lines = [{"resourceType": "Patient", "id": "p1", "gender": "female"}]
+        else:
+            lines = [{"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "x"}}]
+            lines.append({"resourceType": "Patient", "id": "p2"} if broken_line else
+                         {"resourceType": "Observation", "id": "o2", "status": "final", "code": {"text": "y"}})
+        return Response("\n".join(json.dumps(x) for x in lines) + "\n", media_type="application/fhir+ndjson")
+
+    return Starlette(routes=[
+        Route("/fhir/metadata", metadata),
+        Route("/fhir/$export", kickoff),
+        Route("/status/{n}", status),
+        Route("/files/{name}", files),
     ])
