@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 ## Run the server on SQLite with demo data at http://127.0.0.1:8080/fhir
 run: $(STAMP)
-	$(BIN)/caregate serve --no-auth --host 127.0.0.1 --port 8080 --demo 5
+	$(BIN)/caregate serve --sandbox --host 127.0.0.1 --port 8080 --demo 5
 
 ## Install what the tests need (PostgreSQL included) and run the whole suite
 test: $(STAMP)

@@ -18,14 +18,33 @@ def build(settings: Settings, *, access_log: bool = True):
     api = FhirApi(store, default_registry(), settings.fhir_base, page_default=settings.page_default,
                   page_max=settings.page_max, started=instant(clock.now()))
     api.subscriptions = SubscriptionWeb(SubscriptionService(store, api.registry, api.base_url, settings.database_url))
-    auth = None
+    oauth = None
     if not settings.no_auth:
+        from caregate.auth.server import AuthorizationServer
         from caregate.auth.service import AuthService
+        from caregate.web.oauth import OAuthWeb
 
         auth = AuthService(settings.database_url, settings.fhir_base)
         auth.remember_base()
+        server = AuthorizationServer(auth, sandbox=settings.sandbox)
         api.bearer = auth.bearer
-    return asgi_app(api, access_log=access_log)
+        api.security = security_statement(server.endpoints)
+        oauth = OAuthWeb(server)
+    return asgi_app(api, access_log=access_log, oauth=oauth)
+
+def security_statement(endpoints: dict[str, str]) -> dict:
+    """CapabilityStatement.rest.security for SMART (smart-app-launch/conformance.html): the service code and
+    the oauth-uris extension that clients such as fhirclient read the endpoints from."""
+    uris = [{"url": "authorize", "valueUri": endpoints["authorization_endpoint"]},
+            {"url": "token", "valueUri": endpoints["token_endpoint"]},
+            {"url": "revoke", "valueUri": endpoints["revocation_endpoint"]},
+            {"url": "introspect", "valueUri": endpoints["introspection_endpoint"]}]
+    if "registration_endpoint" in endpoints:
+        uris.append({"url": "register", "valueUri": endpoints["registration_endpoint"]})
+    return {"service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                     "code": "SMART-on-FHIR"}], "text": "OAuth2 using SMART-on-FHIR profile"}],
+            "extension": [{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                           "extension": uris}]}
 
 
 def from_env():

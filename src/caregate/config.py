@@ -26,6 +26,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     no_auth: bool = False
+    sandbox: bool = False  # open dynamic client registration and print demo credentials
     base_url: str = ""  # public FHIR base; derived from host/port when empty
     log_level: str = "info"
     page_max: int = 1000  # largest _count honoured

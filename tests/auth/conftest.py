@@ -11,6 +11,8 @@ import pytest
 from caregate.auth.service import AuthService
 
 BASE = "http://127.0.0.1:8080"
+REDIRECT = "https://app.example/callback"
+PASSWORD = "correct horse battery staple"
 FHIR = f"{BASE}/fhir"
 
 
@@ -70,6 +72,9 @@ async def secured(database_url: str) -> AsyncIterator[Secured]:
     auth = AuthService(database_url, FHIR)
     auth.clients.add("Test app", "patient/*.cruds user/*.cruds system/*.cruds openid fhirUser launch/patient",
                      client_id="app")
+    auth.clients.add("Patient app", "launch/patient openid fhirUser profile offline_access patient/*.rs",
+                     client_id="papp", redirect_uris=(REDIRECT,))
+    auth.users.add("alice-user", PASSWORD, patient="alice")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
         yield Secured(c, auth)

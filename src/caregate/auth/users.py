@@ -79,7 +79,8 @@ class UserDirectory:
 
         A hash is computed even for an unknown name, so timing does not tell which names exist."""
         now = int(self.now())
-        with self.db.connect() as c:
+        refused = False
+        with self.db.connect() as c:  # the failure count is committed before refusing
             row = c.one("SELECT password_hash, disabled, failures, locked_until FROM auth_users WHERE name = ?",
                         (name,))
             stored = row[0] if row and row[0] else _DUMMY
@@ -87,18 +88,18 @@ class UserDirectory:
                 ok = _HASHER.verify(stored, password) and row is not None and bool(row[0])
             except (VerificationError, InvalidHashError):
                 ok = False
-            if row is None:
-                raise SignInRefused
-            if row[1] or row[3] > now:
-                raise SignInRefused
-            if not ok:
+            if row is None or row[1] or row[3] > now:
+                refused = True
+            elif not ok:
                 failures = row[2] + 1
                 locked = now + LOCK_SECONDS if failures >= MAX_FAILURES else 0
                 c.run("UPDATE auth_users SET failures = ?, locked_until = ? WHERE name = ?",
                       (0 if locked else failures, locked, name))
-                raise SignInRefused
-            if row[2]:
+                refused = True
+            elif row[2]:
                 c.run("UPDATE auth_users SET failures = 0 WHERE name = ?", (name,))
+        if refused:
+            raise SignInRefused
         user = self.get(name)
         assert user is not None
         return user

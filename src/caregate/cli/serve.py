@@ -17,12 +17,14 @@ from caregate.config import Settings, is_loopback
 @database_option
 @click.option("--no-auth", is_flag=True, envvar="CAREGATE_NO_AUTH",
               help="Serve without authentication: loopback addresses only, for development.")
+@click.option("--sandbox", is_flag=True, envvar="CAREGATE_SANDBOX",
+              help="Open dynamic client registration and, on a fresh database, create and print sandbox accounts.")
 @click.option("--demo", type=int, default=0, metavar="N",
               help="Load N synthetic demo patients first when the store is empty.")
 @click.option("--access-log/--no-access-log", default=True, envvar="CAREGATE_ACCESS_LOG")
 @click.option("--workers", type=int, default=1, envvar="CAREGATE_WORKERS", show_default=True,
               help="Server processes; more than one uses more cores.")
-def serve(host: str, port: int, database: str | None, no_auth: bool, demo: int, access_log: bool,
+def serve(host: str, port: int, database: str | None, no_auth: bool, sandbox: bool, demo: int, access_log: bool,
           workers: int) -> None:
     """Serve FHIR R4 at http://HOST:PORT/fhir."""
     import uvicorn
@@ -33,20 +35,28 @@ def serve(host: str, port: int, database: str | None, no_auth: bool, demo: int, 
     if no_auth and not is_loopback(host):
         raise click.UsageError(f"--no-auth serves anyone who can connect: refusing to bind {host}, "
                                "which is not a loopback address.")
+    if no_auth and sandbox:
+        raise click.UsageError("--sandbox is a way to try authentication: it does not go with --no-auth.")
     settings = Settings.from_env(host=host, port=port, database_url=database, no_auth=no_auth, workers=workers,
-                                 access_log=access_log)
+                                 access_log=access_log, sandbox=sandbox)
     configure_logging(settings.log_level)
     if demo:
         from caregate.cli.synth import load_demo
 
         load_demo(settings.database_url, demo)
+    if sandbox:
+        from caregate.auth.sandbox import provision
+        from caregate.auth.service import AuthService
+
+        for line in provision(AuthService(settings.database_url, settings.fhir_base), settings.database_url):
+            click.echo(line)  # the terminal only: never the logs
     logging.getLogger("caregate").info("serving FHIR R4", extra={"fields": {"base": settings.fhir_base}})
     if settings.workers > 1:
         # Worker processes rebuild the app from the environment, so hand every setting over through it.
         os.environ.update({"CAREGATE_DATABASE_URL": settings.database_url, "CAREGATE_HOST": host,
                            "CAREGATE_PORT": str(port), "CAREGATE_BASE_URL": settings.fhir_base,
                            "CAREGATE_ACCESS_LOG": "1" if access_log else "0",
-                           "CAREGATE_NO_AUTH": "1" if no_auth else "0"})
+                           "CAREGATE_NO_AUTH": "1" if no_auth else "0", "CAREGATE_SANDBOX": "1" if sandbox else "0"})
         uvicorn.run("caregate.app:from_env", factory=True, workers=settings.workers, host=host, port=port,
                     log_config=None, access_log=False, lifespan="on")
         return

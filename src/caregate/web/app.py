@@ -6,6 +6,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from caregate.web.fhir_api import FhirApi
+from caregate.web.oauth import PATHS as OAUTH_PATHS
+from caregate.web.oauth import OAuthWeb
 from caregate.web.observe import Metrics, ObserveMiddleware
 from caregate.web.render import json_response
 
@@ -13,9 +15,10 @@ from caregate.web.render import json_response
 class Root:
     """Routes `/fhir/...` to the FHIR API and answers `/healthz`, `/readyz` and `/metrics`."""
 
-    def __init__(self, fhir: FhirApi, metrics: Metrics) -> None:
+    def __init__(self, fhir: FhirApi, metrics: Metrics, oauth: OAuthWeb | None = None) -> None:
         self.fhir = fhir
         self.metrics = metrics
+        self.oauth = oauth  # the authorization server, when authentication is on
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -29,6 +32,9 @@ class Root:
                 await send({"type": "websocket.close", "code": 1008})
             return
         path = scope["path"]
+        if self.oauth is not None and path in OAUTH_PATHS:
+            await self.oauth(scope, receive, send)
+            return
         if path == "/fhir" or path.startswith("/fhir/"):
             await self.fhir(scope, receive, send)
             return
@@ -64,6 +70,6 @@ class Root:
                 return
 
 
-def asgi_app(fhir: FhirApi, *, access_log: bool = True) -> ObserveMiddleware:
+def asgi_app(fhir: FhirApi, *, access_log: bool = True, oauth: OAuthWeb | None = None) -> ObserveMiddleware:
     metrics = Metrics()
-    return ObserveMiddleware(Root(fhir, metrics), metrics, access_log)
+    return ObserveMiddleware(Root(fhir, metrics, oauth), metrics, access_log)

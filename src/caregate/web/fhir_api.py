@@ -43,6 +43,7 @@ class FhirApi:
         self.started = started
         self.subscriptions: SubscriptionWeb | None = None  # the Subscriptions backport, when wired in
         self.bearer: BearerValidator | None = None  # None: no authentication (--no-auth)
+        self.security: dict | None = None  # CapabilityStatement.rest.security when authentication is on
         self._capabilities: bytes | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -169,6 +170,8 @@ class FhirApi:
         if self._capabilities is None:
             topics = self.subscriptions.service.catalog.urls if self.subscriptions is not None else ()
             cs = capabilities.capability_statement(self.registry, self.base_url, self.started, topics)
+            if self.security is not None:
+                cs["rest"][0]["security"] = self.security
             self._capabilities = orjson.dumps(cs)
         return self._capabilities
 

@@ -1,0 +1,135 @@
+"""The authorization server on HTTP, at the server root (discovery documents, JWKS, authorize with its sign-in
+and consent pages, token, revocation, introspection, registration). Protocol answers are JSON with
+`Cache-Control: no-store` (RFC 6749 section 5.1); the pages forbid framing so consent cannot be clickjacked.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import anyio.to_thread
+import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from caregate.auth.errors import OAuthError
+from caregate.auth.server import AuthorizationServer, PageError, RedirectError
+from caregate.auth.users import SignInRefused
+from caregate.web.signin_pages import consent_page, error_page, sign_in_page
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_PAGE_HEADERS = {**_NO_STORE, "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"}
+SMART_PATH = "/fhir/.well-known/smart-configuration"
+PATHS = frozenset({"/.well-known/openid-configuration", SMART_PATH, "/auth/jwks", "/auth/authorize",
+                   "/auth/consent", "/auth/token", "/auth/revoke", "/auth/introspect", "/auth/register"})
+MAX_FORM = 64 * 1024
+
+
+def _json(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+
+
+class OAuthWeb:
+    def __init__(self, server: AuthorizationServer) -> None:
+        self.server = server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        scope["route_template"] = path
+        request = Request(scope, receive)
+        try:
+            response = await self._dispatch(request, path, scope["method"])
+        except OAuthError as exc:
+            response = _json(exc.to_json(), exc.status, _NO_STORE)
+        await response(scope, receive, send)
+
+    async def _dispatch(self, request: Request, path: str, method: str) -> Response:
+        server = self.server
+        if path == "/.well-known/openid-configuration":
+            return _json(server.openid_configuration())
+        if path == SMART_PATH:
+            return _json(server.smart_configuration())
+        if path == "/auth/jwks":
+            return _json(await anyio.to_thread.run_sync(server.service.keys.jwks))
+        if path == "/auth/authorize":
+            return await self._authorize(request, method)
+        if path == "/auth/consent":
+            return await self._consent(request, method)
+        if method != "POST":
+            raise OAuthError("invalid_request", f"{path} takes POST.", 405)
+        if path == "/auth/register":
+            try:
+                body = orjson.loads(await _limited_body(request))
+            except orjson.JSONDecodeError:
+                raise OAuthError("invalid_client_metadata", "The body must be JSON.") from None
+            return _json(await anyio.to_thread.run_sync(server.register, body), 201, _NO_STORE)
+        form = await _form(request)
+        if path == "/auth/token":
+            return _json(await anyio.to_thread.run_sync(server.token, form), 200, _NO_STORE)
+        if path == "/auth/revoke":
+            await anyio.to_thread.run_sync(server.revoke, form)
+            return Response(status_code=200, headers=_NO_STORE)
+        return _json(await anyio.to_thread.run_sync(server.introspect, form), 200, _NO_STORE)
+
+    async def _authorize(self, request: Request, method: str) -> Response:
+        if method == "GET":
+            params = dict(request.query_params)
+        elif method == "POST":
+            params = await _form(request)
+        else:
+            return _page(error_page("Use the link the app gave you."), 405)
+        try:
+            req = await anyio.to_thread.run_sync(self.server.check_request, params)
+        except PageError as exc:
+            return _page(error_page(str(exc)), 400)
+        except RedirectError as exc:
+            return RedirectResponse(exc.redirect, 302, headers=_NO_STORE)
+        client = self.server.service.clients.get(req.client_id)
+        name = client.name if client else req.client_id
+        if method == "GET" or "username" not in params:
+            return _page(sign_in_page(params, name))
+        try:
+            ticket = await anyio.to_thread.run_sync(self.server.sign_in, req, params.get("username", ""),
+                                                    params.get("password", ""))
+        except SignInRefused:
+            return _page(sign_in_page(params, name, "The user name or password is not right, or the account is "
+                                                    "locked for a while after too many attempts."), 401)
+        _, user, scope = await anyio.to_thread.run_sync(self.server.pending, ticket)
+        return _page(consent_page(ticket, name, user.name, scope))
+
+    async def _consent(self, request: Request, method: str) -> Response:
+        if method != "POST":
+            return _page(error_page("Start again from the app."), 405)
+        form = await _form(request)
+        try:
+            redirect = await anyio.to_thread.run_sync(self.server.decide, form.get("ticket", ""),
+                                                      form.get("decision") == "allow")
+        except SignInRefused:
+            return _page(error_page("This sign-in has expired or was already used; start again from the app."), 400)
+        return RedirectResponse(redirect, 303, headers=_NO_STORE)
+
+
+def _page(html: str, status: int = 200) -> Response:
+    return HTMLResponse(html, status, headers=_PAGE_HEADERS)
+
+
+async def _limited_body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_FORM:
+        raise OAuthError("invalid_request", "The request body is too large.", 413)
+    return body
+
+
+async def _form(request: Request) -> dict[str, str]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request", "Send the parameters as application/x-www-form-urlencoded.")
+    pairs = parse_qsl((await _limited_body(request)).decode("utf-8", "replace"), keep_blank_values=True)
+    out: dict[str, str] = {}
+    for key, value in pairs:
+        if key in out:
+            raise OAuthError("invalid_request", f"The parameter {key} is repeated.")
+        out[key] = value
+    return out
