@@ -2,7 +2,7 @@
 
     python -m bench                       # the normal run (a few minutes)
     python -m bench --quick               # small sizes: a smoke run that checks every benchmark still works
-    python -m bench --only read,crud      # some of: index, ingest, read, crud, memory, fhirpath
+    python -m bench --only read,crud      # some of: index, ingest, read, crud, memory, fhirpath, validate
     python -m bench --load-mb 1000        # the 1 GB load for the memory benchmark (generated once, then cached)
 
 The table also goes to bench/out/latest.txt. Each benchmark that cannot run (PostgreSQL or wrk missing, a
@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:  # for tests.pgcluster, whatever the working direc
 
 from bench.report import Row, render_text, table  # noqa: E402
 
-SECTIONS = ("index", "ingest", "read", "crud", "memory", "fhirpath")
+SECTIONS = ("index", "ingest", "read", "crud", "memory", "fhirpath", "validate")
 OUT = ROOT / "bench" / "out"
 WIDTH = 220  # columns of the saved table: every figure and note on as few lines as possible
 
@@ -118,7 +118,13 @@ def _plan(sizes: Sizes, scratch: Path) -> dict[str, Callable[[], list[Row]]]:
 
         return fhirpath.run(sizes.fhirpath_patients)
 
-    return {"index": index, "ingest": ingest, "read": read, "crud": crud, "memory": memory, "fhirpath": fhirpath}
+    def validate() -> list[Row]:
+        from bench import validate
+
+        return validate.run(sizes.fhirpath_patients // 2)
+
+    return {"index": index, "ingest": ingest, "read": read, "crud": crud, "memory": memory, "fhirpath": fhirpath,
+            "validate": validate}
 
 
 def _commit() -> str:

@@ -16,7 +16,7 @@ def build(settings: Settings, *, access_log: bool = True):
     clock = SystemClock()
     store = open_store(settings.database_url, clock)
     api = FhirApi(store, default_registry(), settings.fhir_base, page_default=settings.page_default,
-                  page_max=settings.page_max, started=instant(clock.now()))
+                  page_max=settings.page_max, started=instant(clock.now()), validation=settings.validation)
     api.subscriptions = SubscriptionWeb(SubscriptionService(store, api.registry, api.base_url, settings.database_url))
     oauth = None
     if not settings.no_auth:

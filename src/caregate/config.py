@@ -33,6 +33,7 @@ class Settings:
     page_default: int = 20
     workers: int = 1  # server processes (each with its own connections)
     access_log: bool = True
+    validation: str = "lenient"  # strict | lenient | off: how writes are validated (interactions/validation.py)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

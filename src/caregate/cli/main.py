@@ -12,6 +12,7 @@ from caregate.cli.load import load
 from caregate.cli.serve import serve
 from caregate.cli.subscriptions import subscriptions
 from caregate.cli.synth import synth
+from caregate.cli.validate import validate
 
 
 @click.group()
@@ -29,6 +30,7 @@ cli.add_command(clients)
 cli.add_command(users)
 cli.add_command(token)
 cli.add_command(check)
+cli.add_command(validate)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 
 import click
 
@@ -24,8 +25,12 @@ from caregate.config import Settings, is_loopback
 @click.option("--access-log/--no-access-log", default=True, envvar="CAREGATE_ACCESS_LOG")
 @click.option("--workers", type=int, default=1, envvar="CAREGATE_WORKERS", show_default=True,
               help="Server processes; more than one uses more cores.")
+@click.option("--validate", "validation", type=click.Choice(["strict", "lenient", "off"]), default="lenient",
+              envvar="CAREGATE_VALIDATION", show_default=True,
+              help="Validate writes: lenient rejects base-specification errors, strict also unknown declared "
+                   "profiles, off skips validation.")
 def serve(host: str, port: int, database: str | None, no_auth: bool, sandbox: bool, demo: int, access_log: bool,
-          workers: int) -> None:
+          workers: int, validation: str) -> None:
     """Serve FHIR R4 at http://HOST:PORT/fhir."""
     import uvicorn
 
@@ -39,6 +44,7 @@ def serve(host: str, port: int, database: str | None, no_auth: bool, sandbox: bo
         raise click.UsageError("--sandbox is a way to try authentication: it does not go with --no-auth.")
     settings = Settings.from_env(host=host, port=port, database_url=database, no_auth=no_auth, workers=workers,
                                  access_log=access_log, sandbox=sandbox)
+    settings = replace(settings, validation=validation)
     configure_logging(settings.log_level)
     if demo:
         from caregate.cli.synth import load_demo
@@ -55,6 +61,7 @@ def serve(host: str, port: int, database: str | None, no_auth: bool, sandbox: bo
         # Worker processes rebuild the app from the environment, so hand every setting over through it.
         os.environ.update({"CAREGATE_DATABASE_URL": settings.database_url, "CAREGATE_HOST": host,
                            "CAREGATE_PORT": str(port), "CAREGATE_BASE_URL": settings.fhir_base,
+                           "CAREGATE_VALIDATION": settings.validation,
                            "CAREGATE_ACCESS_LOG": "1" if access_log else "0",
                            "CAREGATE_NO_AUTH": "1" if no_auth else "0", "CAREGATE_SANDBOX": "1" if sandbox else "0"})
         uvicorn.run("caregate.app:from_env", factory=True, workers=settings.workers, host=host, port=port,

@@ -34,6 +34,7 @@ def _includes(registry: Registry, types: list[str]) -> tuple[dict[str, list[str]
 
 
 _BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport"
+_VALIDATE = {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}
 
 
 def _subscription_topics(resource: dict, topics: Sequence[str]) -> None:
@@ -42,9 +43,9 @@ def _subscription_topics(resource: dict, topics: Sequence[str]) -> None:
     resource["extension"] = [{"url": f"{_BACKPORT}/StructureDefinition/capabilitystatement-subscriptiontopic-canonical",
                               "valueCanonical": url} for url in topics]
     resource["supportedProfile"] = [f"{_BACKPORT}/StructureDefinition/backport-subscription"]
-    resource["operation"] = [{"name": name, "definition": f"{_BACKPORT}/OperationDefinition/backport-subscription-{op}"}
-                             for name, op in (("status", "status"), ("events", "events"),
-                                              ("get-ws-binding-token", "get-ws-binding-token"))]
+    resource["operation"] = [_VALIDATE, *(
+        {"name": name, "definition": f"{_BACKPORT}/OperationDefinition/backport-subscription-{op}"}
+        for name, op in (("status", "status"), ("events", "events"), ("get-ws-binding-token", "get-ws-binding-token")))]
 
 
 def capability_statement(registry: Registry, base_url: str, date: str, topics: Sequence[str] = ()) -> dict:
@@ -73,6 +74,7 @@ def capability_statement(registry: Registry, base_url: str, date: str, topics: S
             "searchInclude": include[rtype],
             "searchRevInclude": revinclude[rtype],
             "searchParam": params,
+            "operation": [_VALIDATE],
         })
         if rtype == "Subscription" and topics:
             _subscription_topics(resources[-1], topics)

@@ -25,6 +25,7 @@ class RequestContext:
     page_max: int = 1000
     ids: Callable[[], str] = new_id
     actor: Actor | None = None  # who asks; None when the server runs without authentication
+    validation: str = "lenient"  # strict | lenient | off: how writes are validated (interactions/validation.py)
 
 
 @dataclass(slots=True)

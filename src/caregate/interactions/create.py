@@ -9,6 +9,7 @@ from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.guard import check_body_within, permit
 from caregate.interactions.resource_rules import check_body, check_type
 from caregate.interactions.search import find
+from caregate.interactions.validation import check_write
 from caregate.storage.base import Write
 
 
@@ -18,6 +19,7 @@ async def create(ctx: RequestContext, type_: str, body: object, if_none_exist: s
     decision = permit(ctx, type_, "create")
     resource = check_body(body, type_)
     check_body_within(ctx, decision, type_, resource)
+    warnings = check_write(ctx, resource)
     if if_none_exist:
         matches = await find(ctx, type_, parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True), decision)
         if len(matches) > 1:
@@ -25,4 +27,4 @@ async def create(ctx: RequestContext, type_: str, body: object, if_none_exist: s
         if matches:
             return Result(stored=matches[0], status=200)
     stored = (await ctx.store.transact([Write("create", type_, ctx.ids(), resource)]))[0]
-    return Result(stored=stored, created=True)
+    return Result(stored=stored, created=True, warnings=warnings)

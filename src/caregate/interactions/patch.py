@@ -14,6 +14,7 @@ from caregate.interactions.guard import check_body_within, check_visible, permit
 from caregate.interactions.patch_formats import apply_patch
 from caregate.interactions.resource_rules import check_body, check_id, check_type
 from caregate.interactions.update import parse_if_match
+from caregate.interactions.validation import check_write
 from caregate.storage.base import Write
 
 
@@ -36,5 +37,6 @@ async def patch(ctx: RequestContext, type_: str, id_: str, operations: object,
         raise incorrect("The patch must leave a resource (a JSON object).")
     resource = check_body(patched, type_, id_, need_id=True)
     check_body_within(ctx, decision, type_, resource)
+    warnings = check_write(ctx, resource)
     stored = (await ctx.store.transact([Write("update", type_, id_, resource, current.version)]))[0]
-    return Result(stored=stored)
+    return Result(stored=stored, warnings=warnings)

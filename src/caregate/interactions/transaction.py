@@ -22,6 +22,7 @@ from caregate.interactions.references import collect_references, is_conditional,
 from caregate.interactions.resource_rules import check_body, check_id, check_type
 from caregate.interactions.search import find
 from caregate.interactions.update import parse_if_match
+from caregate.interactions.validation import check_write
 from caregate.storage.base import Stored, Write
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -181,6 +182,8 @@ async def transaction(ctx: RequestContext, bundle: object) -> Result:
         elif e.method == "PATCH":
             e.write = await _patch_write(ctx, e)
         if e.write is not None:
+            if e.write.resource is not None:
+                check_write(ctx, e.write.resource, f"Bundle.entry[{e.index}].resource")
             writes.append(e.write)
     stored = await ctx.store.transact(writes) if writes else []
     by_write = dict(zip([id(w) for w in writes], stored, strict=True))
@@ -291,5 +294,7 @@ async def _batch_entry(ctx: RequestContext, e: _Entry) -> dict:
         body = check_body(e.resource, e.type, e.id, need_id=e.method == "PUT" and "?" not in e.url)
         w = Write(sub or "update", e.type, e.id or "", {**body, "id": e.id},
                   parse_if_match(e.request.get("ifMatch")) if e.method == "PUT" else None)
+    if w.resource is not None:
+        check_write(ctx, w.resource, f"Bundle.entry[{e.index}].resource")
     s = (await ctx.store.transact([w]))[0]
     return _response(s, _status(s, e.method))

@@ -9,6 +9,7 @@ from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.guard import check_body_within, check_visible, permit
 from caregate.interactions.resource_rules import check_body, check_id, check_type
 from caregate.interactions.search import find
+from caregate.interactions.validation import check_write
 from caregate.storage.base import Write
 
 
@@ -34,8 +35,9 @@ async def update(ctx: RequestContext, type_: str, id_: str, body: object, if_mat
         if await ctx.store.read(type_, id_) is not None:
             await check_visible(ctx, decision, type_, id_)
         check_body_within(ctx, decision, type_, resource)
+    warnings = check_write(ctx, resource)
     stored = (await ctx.store.transact([Write("update", type_, id_, resource, parse_if_match(if_match))]))[0]
-    return Result(stored=stored, created=stored.method == "create")
+    return Result(stored=stored, created=stored.method == "create", warnings=warnings)
 
 
 async def conditional_update(ctx: RequestContext, type_: str, criteria: str, body: object,

@@ -18,6 +18,7 @@ from caregate.auth.bearer import BearerValidator
 from caregate.errors import FhirError, incorrect
 from caregate.fhir.xmlformat import FhirFormatError, parse_xml
 from caregate.interactions import capabilities, create, delete, history, patch, read, search, transaction, update
+from caregate.interactions import validation as validation_op
 from caregate.interactions.context import RequestContext, Result
 from caregate.policy import Actor
 from caregate.search.registry import Registry
@@ -34,8 +35,9 @@ _XML_TYPES = ("application/fhir+xml", "application/xml", "text/xml", "xml")
 
 class FhirApi:
     def __init__(self, store: ResourceStore, registry: Registry, base_url: str, *, page_default: int = 20,
-                 page_max: int = 1000, started: str = "") -> None:
+                 page_max: int = 1000, started: str = "", validation: str = "lenient") -> None:
         self.store = store
+        self.validation = validation  # strict | lenient | off (interactions/validation.py)
         self.registry = registry
         self.base_url = base_url.rstrip("/")
         self.page_default = page_default
@@ -64,7 +66,7 @@ class FhirApi:
 
     def _ctx(self, prefer: dict[str, str], actor: Actor | None = None) -> RequestContext:
         return RequestContext(self.store, self.registry, self.base_url, prefer.get("handling") == "strict",
-                              self.page_default, self.page_max, actor=actor)
+                              self.page_default, self.page_max, actor=actor, validation=self.validation)
 
     async def _dispatch(self, request: Request, scope: Scope, params: list[tuple[str, str]],
                         out: Format) -> Response:
@@ -122,6 +124,13 @@ class FhirApi:
                 crit = scope.get("query_string", b"").decode()
                 return render(await delete.conditional_delete(ctx, head, crit), self.base_url, ret, out)
             raise FhirError("not-allowed", f"{method} is not supported on [base]/{head}.")
+        if (n == 2 and seg[1] == "$validate") or (n == 3 and seg[2] == "$validate"):
+            route("/fhir/{type}/$validate" if n == 2 else "/fhir/{type}/{id}/$validate")
+            if method not in ("GET", "POST"):
+                raise FhirError("not-allowed", "$validate takes POST (or GET on an instance).")
+            body = await _body(request) if method == "POST" and await request.body() else None
+            result = await validation_op.validate_operation(ctx, head, seg[1] if n == 3 else None, body, params)
+            return render(result, self.base_url, ret, out)
         if n == 2 and seg[1] == "_search":
             route("/fhir/{type}/_search")
             if method != "POST":

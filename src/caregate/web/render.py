@@ -77,6 +77,7 @@ def render(result: Result, base_url: str, prefer_return: str | None, out: Format
     if prefer_return == "minimal":
         return Response(status_code=status, headers=headers)
     if prefer_return == "OperationOutcome":
-        oo = outcome([Issue(f"{s.type}/{s.id} version {s.version} stored.", "informational", "information")])
+        oo = outcome([Issue(f"{s.type}/{s.id} version {s.version} stored.", "informational", "information"),
+                      *result.warnings])
         return json_response(oo, status, headers, out)
     return json_response(s.json, status, headers, out)

@@ -1,0 +1,116 @@
+"""Validation of writes and the `$validate` operation (https://hl7.org/fhir/R4/resource-operation-validate.html).
+
+The server validates every create, update, patch and transaction entry in one of three modes:
+
+- `lenient` (default): a resource is rejected (422) only for errors against the base R4 specification;
+  warnings, including profiles and ValueSets that cannot be resolved, are kept for the response.
+- `strict`: also rejects a resource that declares (`meta.profile`) a profile the server cannot check.
+- `off`: no validation beyond what storing a resource needs (resource_rules.py).
+
+`$validate` (type and instance level) always answers 200 with an OperationOutcome, also when the resource
+is invalid; the resource comes as the body or in a Parameters resource (`resource`, `profile`, `mode`).
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from caregate.errors import FhirError, Issue, incorrect
+from caregate.fhir.validate import outcome, validate
+from caregate.interactions.context import RequestContext, Result
+from caregate.interactions.read import read
+from caregate.interactions.resource_rules import check_id, check_type
+
+__all__ = ["MODES", "check_write", "validate_operation"]
+
+MODES = ("strict", "lenient", "off")
+_OPERATION_MODES = ("create", "update", "delete", "profile")
+
+
+def _relocate(issue: Issue, rtype: str, where: str | None) -> Issue:
+    if where is None or not issue.expression:
+        return issue
+    loc = issue.expression[0]
+    if loc == rtype or loc.startswith(rtype + ".") or loc.startswith(rtype + "["):
+        loc = where + loc[len(rtype):]
+    return Issue(issue.diagnostics, issue.code, issue.severity, (loc, *issue.expression[1:]))
+
+
+def _escalate(issue: Issue) -> Issue:
+    """In strict mode a declared profile the server cannot check is an error, not a warning."""
+    if issue.code == "not-supported" and issue.expression and ".meta.profile[" in issue.expression[0]:
+        return Issue(issue.diagnostics, issue.code, "error", issue.expression)
+    return issue
+
+
+def check_write(ctx: RequestContext, resource: dict, where: str | None = None) -> list[Issue]:
+    """Validate a resource about to be written: raise a 422 FhirError listing every issue when the server's
+    mode rejects it, else return the warnings. `where` relocates issues (`Bundle.entry[2].resource`)."""
+    mode = ctx.validation
+    if mode == "off":
+        return []
+    rtype = str(resource.get("resourceType"))
+    issues = [_relocate(i, rtype, where) for i in validate(resource)]
+    if mode == "strict":
+        issues = [_escalate(i) for i in issues]
+    errors = [i for i in issues if i.severity in ("error", "fatal")]
+    if errors:
+        first = errors[0]
+        raise FhirError("invalid", first.diagnostics, first.expression, code=first.code,
+                        extra=[i for i in issues if i is not first])
+    return [i for i in issues if i.severity == "warning"]
+
+
+def _from_parameters(body: dict) -> tuple[object, str | None, str | None]:
+    resource: object = None
+    profile = mode = None
+    for p in body.get("parameter") or ():
+        if not isinstance(p, dict):
+            continue
+        name = p.get("name")
+        if name == "resource":
+            resource = p.get("resource")
+        elif name == "profile":
+            profile = p.get("valueUri") or p.get("valueCanonical")
+        elif name == "mode":
+            mode = p.get("valueCode")
+    return resource, profile, mode
+
+
+async def validate_operation(ctx: RequestContext, type_: str, id_: str | None, body: object,
+                             params: list[tuple[str, str]]) -> Result:
+    """`[base]/[type]/$validate` and `[base]/[type]/[id]/$validate`: an OperationOutcome, status 200."""
+    check_type(type_)
+    if id_ is not None:
+        check_id(id_)
+    profile = next((v for k, v in params if k == "profile"), None)
+    mode = next((v for k, v in params if k == "mode"), None)
+    resource: object = body
+    if isinstance(body, dict) and body.get("resourceType") == "Parameters" and type_ != "Parameters":
+        resource, p_profile, p_mode = _from_parameters(body)
+        profile = p_profile or profile
+        mode = p_mode or mode
+    if mode is not None and mode not in _OPERATION_MODES:
+        raise incorrect(f"Unknown $validate mode '{mode}': use create, update, delete or profile.", "mode")
+    if mode == "delete":
+        if id_ is None:
+            raise incorrect("$validate with mode=delete needs a resource id in the URL.")
+        await read(ctx, type_, id_)  # 404/410 when there is nothing to delete
+        return Result(body=outcome([]), status=200)
+    if resource is None and id_ is not None:
+        stored = (await read(ctx, type_, id_)).stored
+        resource = orjson.loads(stored.json) if stored is not None else None
+    if not isinstance(resource, dict):
+        raise incorrect("$validate needs a resource: the request body or a Parameters 'resource' parameter.")
+    issues = validate(resource, profile)
+    rtype = resource.get("resourceType")
+    if isinstance(rtype, str) and rtype != type_:
+        issues.insert(0, Issue(f"The resource is a {rtype} but the operation is invoked on {type_}.", "invalid",
+                               "error", ("resourceType",)))
+    if mode == "update" and id_ is not None and resource.get("id") != id_:
+        issues.insert(0, Issue(f"For an update the resource's id must be {id_}.", "invalid", "error",
+                               (f"{type_}.id",)))
+    if mode == "create" and "id" in resource:
+        issues.append(Issue("The id of a resource to create is ignored: the server assigns one.", "informational",
+                            "information", (f"{type_}.id",)))
+    return Result(body=outcome(issues), status=200)
