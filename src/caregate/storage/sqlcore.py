@@ -22,7 +22,13 @@ from caregate.search.query import SearchQuery
 from caregate.storage import cursor as cursors
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
 from caregate.storage.changefeed import CHANNEL, FEED_SQL, HEAD_SQL, PG_FEED_SQL, PG_HEAD_SQL
-from caregate.storage.sql.compiler import compile_count, compile_includes, compile_page, compile_sorted_page
+from caregate.storage.sql.compiler import (
+    compile_count,
+    compile_includes,
+    compile_latest_first,
+    compile_page,
+    compile_sorted_page,
+)
 from caregate.storage.sql.confine import confine_sql
 from caregate.storage.sql.dialect import Dialect
 from caregate.storage.sql.keys import param_key
@@ -388,9 +394,14 @@ class SqlCore:
 
     def _sorted(self, conn: Conn, query: SearchQuery, page_size: int, types: list[str] | None, offset: int,
                 total: int | None, want_total: bool) -> Page:
-        c = compile_sorted_page(query, limit=page_size + 1, offset=offset, types=types,
-                                json_col=self.d.json_select)
-        rows = conn.execute(self._sql(c.sql), c.args).fetchall()
+        latest = compile_latest_first(query, limit=page_size + 1, offset=offset, types=types,
+                                      json_col=self.d.json_select)
+        if latest is not None:
+            rows = self._latest_first(conn, latest, page_size + 1, offset)
+        else:
+            c = compile_sorted_page(query, limit=page_size + 1, offset=offset, types=types,
+                                    json_col=self.d.json_select)
+            rows = conn.execute(self._sql(c.sql), c.args).fetchall()
         more = len(rows) > page_size
         if want_total:
             total = self._total(conn, query, types, rows, more)
@@ -404,6 +415,19 @@ class SqlCore:
         if offset > 0:
             page.prev_cursor = self._cursor({"o": max(0, offset - page_size), "n": total})
         return page
+
+    def _latest_first(self, conn: Conn, latest: Any, limit: int, offset: int) -> list:
+        """A latest-first page: resources with a date in index order, then, past the last of them, those
+        without one (which a descending sort puts last), positioned by the same offset."""
+        rows = conn.execute(self._sql(latest.dated.sql), latest.dated.args).fetchall()
+        if len(rows) >= limit:
+            return rows
+        if rows:
+            rest = latest.undated(limit - len(rows), 0)
+        else:  # the page starts among the undated: skip as many of them as the offset passes the dated
+            dated = conn.execute(self._sql(latest.count_dated.sql), latest.count_dated.args).fetchone()[0]
+            rest = latest.undated(limit, max(0, offset - dated))
+        return rows + conn.execute(self._sql(rest.sql), rest.args).fetchall()
 
     def _with_containers(self, conn: Conn, items: list[Stored]) -> list[Stored]:
         """Name the container of each contained resource on a page (search.html#contained): one lookup, made

@@ -395,7 +395,7 @@ def clause_sql(resource_type: str, clause: Clause, args: list, confine: str | No
     return _semi(table, f"p = ? AND {cond}", drive, negate=clause.modifier == "not")
 
 
-def where_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str, list]:
+def where_sql(query: SearchQuery, types: list[str] | None = None, *, drive: bool = True) -> tuple[str, list]:
     """The WHERE clause (without cursor) shared by the page query and the count query.
 
     One clause drives (see `_semi`): the compartment when there is one, else the clause `_drive_rank` likes
@@ -407,7 +407,9 @@ def where_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str, 
     by_id = any(c.param.code == "_id" and c.modifier is None and c.missing is None for c in query.clauses)
     candidates = [(rank, i) for i, rank in enumerate(ranks) if rank is not None]
     driver = None if by_id or query.compartment is not None or not candidates else min(candidates)[1]
-    driven = not by_id and (query.compartment is not None or driver is not None)
+    driven = not by_id and (query.compartment is not None or driver is not None or not drive)
+    if not drive:  # the caller starts from another table (see `compile_latest_first`)
+        driver = None
     if query.type is not None:
         parts.insert(0, f"{NO_INDEX if driven else ''}r.type = ?")
         args.append(query.type)
@@ -492,6 +494,60 @@ def compile_sorted_page(query: SearchQuery, *, limit: int, offset: int, types: l
     return Compiled(sql, (*args, *sort_args, limit, offset))
 
 
+def _selective(clause: Clause) -> bool:
+    """Likely to narrow a search to few resources: `_id`, `_has`, or a reference, token or string clause."""
+    if clause.has is not None or (clause.param.code == "_id" and clause.modifier is None):
+        return True
+    rank = _drive_rank(clause)
+    return rank is not None and rank <= 3
+
+
+_LATEST = ("NOT EXISTS (SELECT 1 FROM idx_date d2 WHERE d2.rid = d.rid AND d2.p = d.p AND (d2.hi > d.hi OR "
+           "(d2.hi = d.hi AND d2.lo < d.lo)))")
+
+
+@dataclass(frozen=True, slots=True)
+class LatestFirst:
+    """`_sort=-date` without a selective clause, in index order: `dated` is the page of resources with a value,
+    `undated(limit, offset)` the ones without (which sort last), `count_dated` how many have one."""
+
+    dated: Compiled
+    undated_sql: str
+    undated_args: tuple
+    count_dated: Compiled
+
+    def undated(self, limit: int, offset: int) -> Compiled:
+        return Compiled(self.undated_sql, (*self.undated_args, limit, offset))
+
+
+def compile_latest_first(query: SearchQuery, *, limit: int, offset: int, types: list[str] | None = None,
+                         json_col: str = "r.json") -> LatestFirst | None:
+    """A descending sort on one date parameter (search.html#sort), the commonest sort in clinical use ("the
+    latest first"), read in the order of the `idx_date_latest` index instead of computing every resource's key
+    and sorting them all: each resource is met at its latest row (the anti-join keeps only that one), so a
+    page costs what it skips and returns, whatever the number of matches. Only when no clause is likely to be
+    selective (see `_drive_rank`): a search for one patient's observations is better sorted after filtering.
+    None when the query does not qualify; the order is the same as `compile_sorted_page`'s."""
+    if len(query.sort) != 1 or query.contained != "false" or query.compartment is not None or query.type is None:
+        return None
+    key = query.sort[0]
+    if key.param.type != "date" or not key.descending or key.param.code == "_lastUpdated":
+        return None
+    if any(_selective(c) for c in query.clauses):
+        return None
+    where, args = where_sql(query, types, drive=False)
+    p = param_key(query.type, key.param.code)
+    select = f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col}"
+    dated = Compiled(f"{select} FROM (SELECT d.rid, d.hi FROM idx_date d JOIN resources r ON r.rid = d.rid "
+                     f"WHERE d.p = ? AND {_LATEST} AND {where} ORDER BY d.hi DESC, d.rid LIMIT ? OFFSET ?) page "
+                     "JOIN resources r ON r.rid = page.rid ORDER BY page.hi DESC, page.rid", (p, *args, limit, offset))
+    undated = (f"{select} FROM resources r WHERE {where} AND NOT EXISTS (SELECT 1 FROM idx_date s WHERE "
+               "s.rid = r.rid AND s.p = ?) ORDER BY r.rid LIMIT ? OFFSET ?")
+    count = Compiled(f"SELECT COUNT(*) FROM idx_date d JOIN resources r ON r.rid = d.rid WHERE d.p = ? AND {_LATEST} "
+                     f"AND {where}", (p, *args))
+    return LatestFirst(dated, undated, (*args, p), count)
+
+
 def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list, revincludes: list,
                      limit: int, json_col: str = "r.json", confine: str | None = None) -> Compiled | None:
     """One query for one level of `_include` and `_revinclude` (search.html#include) around the given
@@ -558,9 +614,17 @@ def compile_page(
         where += " AND r.rid < ?"
         args.append(before)
         order = "DESC"
+    args.append(limit)
+    if source in ("resources r", "contained r"):
+        # The page's keys first, the stored JSON only for them: PostgreSQL would otherwise turn the JSON of
+        # every candidate into text before keeping the first few (it evaluates the select list below the sort).
+        table = source.split()[0]
+        sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col} FROM (SELECT rid FROM {source} "
+               f"WHERE {where} ORDER BY r.rid {order} LIMIT ?) page JOIN {table} r ON r.rid = page.rid "
+               f"ORDER BY r.rid {order}")
+        return Compiled(sql, tuple(args))
     sql = (f"SELECT r.rid, r.type, r.id, r.version, r.last_updated, {json_col} FROM {source} "
            f"WHERE {where} ORDER BY r.rid {order} LIMIT ?")
-    args.append(limit)
     return Compiled(sql, tuple(args))
 
 

@@ -75,6 +75,8 @@ def ddl(d: Dialect) -> list[str]:
         " hi BIGINT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS idx_date_p ON idx_date (p, lo, hi)",
         "CREATE INDEX IF NOT EXISTS idx_date_rid ON idx_date (rid)",
+        # `_sort=-date` read in index order (see storage.sql.compiler.compile_latest_first)
+        "CREATE INDEX IF NOT EXISTS idx_date_latest ON idx_date (p, hi DESC, rid)",
         f"CREATE TABLE IF NOT EXISTS idx_number (rid BIGINT NOT NULL, p {txt} NOT NULL,"
         " lo DOUBLE PRECISION NOT NULL, hi DOUBLE PRECISION NOT NULL)",
         "CREATE INDEX IF NOT EXISTS idx_number_p ON idx_number (p, lo)",
