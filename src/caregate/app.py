@@ -32,6 +32,7 @@ def build(settings: Settings, *, access_log: bool = True):
         oauth = OAuthWeb(server)
     return asgi_app(api, access_log=access_log, oauth=oauth)
 
+
 def security_statement(endpoints: dict[str, str]) -> dict:
     """CapabilityStatement.rest.security for SMART (smart-app-launch/conformance.html): the service code and
     the oauth-uris extension that clients such as fhirclient read the endpoints from."""
