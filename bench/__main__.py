@@ -2,7 +2,7 @@
 
     python -m bench                       # the normal run (a few minutes)
     python -m bench --quick               # small sizes: a smoke run that checks every benchmark still works
-    python -m bench --only read,crud      # some of: index, ingest, read, crud, memory, fhirpath, validate
+    python -m bench --only read,crud      # some of: index, ingest, read, crud, memory, fhirpath, validate, auth
     python -m bench --load-mb 1000        # the 1 GB load for the memory benchmark (generated once, then cached)
 
 The table also goes to bench/out/latest.txt. Each benchmark that cannot run (PostgreSQL or wrk missing, a
@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:  # for tests.pgcluster, whatever the working direc
 
 from bench.report import Row, render_text, table  # noqa: E402
 
-SECTIONS = ("index", "ingest", "read", "crud", "memory", "fhirpath", "validate")
+SECTIONS = ("index", "ingest", "read", "crud", "memory", "fhirpath", "validate", "auth")
 OUT = ROOT / "bench" / "out"
 WIDTH = 220  # columns of the saved table: every figure and note on as few lines as possible
 
@@ -123,8 +123,13 @@ def _plan(sizes: Sizes, scratch: Path) -> dict[str, Callable[[], list[Row]]]:
 
         return validate.run(sizes.fhirpath_patients // 2)
 
+    def auth() -> list[Row]:
+        from bench import auth
+
+        return auth.run(500 if sizes.read_patients < NORMAL.read_patients else 4000)
+
     return {"index": index, "ingest": ingest, "read": read, "crud": crud, "memory": memory, "fhirpath": fhirpath,
-            "validate": validate}
+            "validate": validate, "auth": auth}
 
 
 def _commit() -> str:
