@@ -150,6 +150,10 @@ async def test_operation_errors(live: Live) -> None:
     bad = subscription("lab-result", endpoint="http://hooks.example.org/x")
     r = await c.post("/fhir/Subscription", json=bad)
     assert r.status_code == 422 and "loopback" in r.text
+    issue = r.json()["issue"][0]
+    assert r.json()["resourceType"] == "OperationOutcome" and issue["expression"] == ["Subscription.channel.endpoint"]
+    r = await c.post("/fhir/Subscription", json={**subscription("allergy-new", channel="websocket"), "reason": ""})
+    assert r.status_code == 422 and r.json()["issue"][0]["expression"] == ["Subscription.reason"]
     r = await c.put("/fhir/Subscription/s1", json={**subscription("nope", channel="websocket"), "id": "s1"})
     assert r.status_code == 422 and "SubscriptionTopic/encounter-admission" in r.text
 

@@ -30,6 +30,7 @@ EXT_CONTENT = SD + "backport-payload-content"
 EXT_HEARTBEAT = SD + "backport-heartbeat-period"
 EXT_TIMEOUT = SD + "backport-timeout"
 EXT_MAX_COUNT = SD + "backport-max-count"
+EXT_CHANNEL_TYPE = SD + "backport-channel-type"
 PROFILE_SUBSCRIPTION = SD + "backport-subscription"
 PROFILE_STATUS = SD + "backport-subscription-status-r4"
 PROFILE_NOTIFICATION = SD + "backport-subscription-notification-r4"
@@ -106,9 +107,13 @@ def read_spec(resource: dict, catalog: TopicCatalog) -> Spec:
     if content is None:
         content = "id-only" if channel.get("payload") else "empty"
     heartbeat, timeout, max_count = (_ext(channel, u) for u in (EXT_HEARTBEAT, EXT_TIMEOUT, EXT_MAX_COUNT))
+    channel_type = str(channel.get("type") or "")
+    custom = _ext(channel.get("_type"), EXT_CHANNEL_TYPE)  # a channel R4 has no code for (backport-channel-type)
+    if isinstance(custom, dict) and custom.get("code"):
+        channel_type = str(custom["code"])
     spec = Spec(
         id=str(resource.get("id") or ""), status=str(resource.get("status") or "requested"), topic_url=criteria,
-        topic=catalog.find(criteria), filters=tuple(filters), channel=str(channel.get("type") or ""),
+        topic=catalog.find(criteria), filters=tuple(filters), channel=channel_type,
         endpoint=str(channel.get("endpoint") or ""), headers=_headers(channel.get("header")), content=str(content),
         heartbeat=heartbeat if isinstance(heartbeat, int) and heartbeat > 0 else 0,
         timeout=float(timeout) if isinstance(timeout, int) and timeout > 0 else None,
@@ -124,7 +129,7 @@ def check(resource: object, catalog: TopicCatalog) -> None:
     """Refuse (422) a Subscription this server could never serve, naming each problem."""
     if not isinstance(resource, dict) or resource.get("resourceType") != "Subscription":
         return  # the interaction itself reports a body of the wrong shape
-    issues = _issues(read_spec(resource, catalog), catalog, strict=True)
+    issues = _issues(read_spec(resource, catalog), catalog, strict=True) + _shape_issues(resource)
     if issues:
         raise FhirError("invalid", issues[0].diagnostics, issues[0].expression, extra=issues[1:])
 
@@ -154,6 +159,34 @@ def _issues(spec: Spec, catalog: TopicCatalog, strict: bool = False) -> list[Iss
     if strict and spec.status not in ("requested", "active", "error", "off"):
         issues.append(Issue(f"Subscription.status is requested, active, error or off, not {spec.status!r}.",
                             expression=("Subscription.status",)))
+    return issues
+
+
+def _shape_issues(resource: dict) -> list[Issue]:
+    """What R4 requires of every Subscription (https://hl7.org/fhir/R4/subscription.html) and what this server
+    can send: `reason` (1..1), notifications as FHIR JSON, a valid `end` and well-typed channel extensions."""
+    issues = []
+    if not isinstance(resource.get("reason"), str) or not resource["reason"].strip():
+        issues.append(Issue("Subscription.reason is required (why the subscription is made).",
+                            expression=("Subscription.reason",)))
+    channel = resource.get("channel") if isinstance(resource.get("channel"), dict) else {}
+    assert isinstance(channel, dict)
+    mime = channel.get("payload")
+    if mime is not None and str(mime).split(";")[0].strip() != "application/fhir+json":
+        issues.append(Issue(f"Subscription.channel.payload {mime!r} is not offered; notifications are "
+                            "application/fhir+json.", expression=("Subscription.channel.payload",)))
+    if "end" in resource and _end(resource.get("end")) is None:
+        issues.append(Issue(f"Subscription.end {resource.get('end')!r} is not an instant.",
+                            expression=("Subscription.end",)))
+    for url, kind in ((EXT_HEARTBEAT, "unsigned"), (EXT_TIMEOUT, "unsigned"), (EXT_MAX_COUNT, "positive")):
+        found = [e for e in channel.get("extension") or () if isinstance(e, dict) and e.get("url") == url]
+        for ext in found:
+            value = ext.get("valuePositiveInt" if kind == "positive" else "valueUnsignedInt")
+            least = 1 if kind == "positive" else 0
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                name = url.rsplit("/", 1)[1]
+                issues.append(Issue(f"The {name} extension takes a value{'Positive' if least else 'Unsigned'}Int.",
+                                    expression=(f"Subscription.channel.extension('{url}')",)))
     return issues
 
 
