@@ -182,6 +182,32 @@ CASES = [
         {"fullUrl": "urn:uuid:0b2c8e44-2f5a-4d0f-9f8a-3f1f8f3b7c11",
          "resource": {"resourceType": "Patient", "gender": "f"}}]}, "error", "code-invalid",
      "Bundle.entry[0].resource.gender"),
+    ("bundle link relation twice", {"resourceType": "Bundle", "type": "searchset", "link": [
+        {"relation": "self", "url": "http://x.org/fhir/Patient"}, {"relation": "self", "url": "http://x.org/b"}]},
+     "error", "structure", "Bundle.link[1]"),
+    ("search result without id", {"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"fullUrl": "urn:uuid:0b2c8e44-2f5a-4d0f-9f8a-3f1f8f3b7c11", "resource": {"resourceType": "Patient"},
+         "search": {"mode": "match"}}]}, "error", "required", "Bundle.entry[0].resource"),
+    ("search outcome not an OperationOutcome", {"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"fullUrl": "urn:uuid:0b2c8e44-2f5a-4d0f-9f8a-3f1f8f3b7c11", "resource": {"resourceType": "Patient",
+                                                                                  "id": "1"},
+         "search": {"mode": "outcome"}}]}, "error", "structure", "Bundle.entry[0].resource"),
+    ("RESTful fullUrl, resource without id", {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "http://x.org/fhir/Patient/1", "resource": {"resourceType": "Patient"}}]}, "error", "value",
+     "Bundle.entry[0]"),
+    ("reference resolving to another type in the Bundle", {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "http://x.org/fhir/Patient/1", "resource": {
+            "resourceType": "Patient", "id": "1", "managingOrganization": {"reference": "Organization/2"}}},
+        {"fullUrl": "http://x.org/fhir/Organization/2", "resource": {"resourceType": "Patient", "id": "2"}}]},
+     "error", "structure", "Bundle.entry[0].resource.managingOrganization"),
+    ("document reference not in the Bundle", {"resourceType": "Bundle", "type": "document",
+                                              "identifier": {"system": "urn:ietf:rfc:3986",
+                                                             "value": "urn:uuid:0b2c8e44-2f5a-4d0f-9f8a-3f1f8f3b7c12"},
+                                              "timestamp": "2024-01-01T00:00:00Z", "entry": [
+        {"fullUrl": "http://x.org/fhir/Composition/1", "resource": {
+            "resourceType": "Composition", "id": "1", "status": "final", "type": {"text": "t"}, "date": "2024",
+            "title": "t", "author": [{"reference": "Practitioner/9"}]}}]}, "error", "not-found",
+     "Bundle.entry[0].resource.author[0]"),
     ("bundle invariant (bdl-3)", {"resourceType": "Bundle", "type": "collection", "entry": [
         {"request": {"method": "GET", "url": "Patient"}}]}, "error", "invariant", "Bundle"),
 ]
@@ -243,6 +269,13 @@ def test_invariant_the_engine_cannot_run_is_a_warning_naming_it(monkeypatch: pyt
     broken = Constraint("tst-1", "error", "never runs", "name.where(")
     invariants.run_constraint(broken, None, None, "Patient", lambda *a: reports.append(a))  # type: ignore[arg-type]
     assert reports and reports[0][0] == "warning" and "tst-1" in reports[0][2]
+
+
+def test_contained_resource_referenced_from_the_narrative_counts_as_referenced() -> None:
+    div = '<div xmlns="http://www.w3.org/1999/xhtml"><img src="#pic" alt="x"/></div>'
+    resource = {**PATIENT, "text": {"status": "generated", "div": div},
+                "contained": [{"resourceType": "Binary", "id": "pic", "contentType": "image/png"}]}
+    assert validate(resource) == []
 
 
 def test_non_object_resource() -> None:

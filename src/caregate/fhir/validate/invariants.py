@@ -48,15 +48,26 @@ _GUARDS: dict[str, Callable[[dict], bool]] = {
 
 
 def _narrated(resource: dict) -> bool:
-    """Every contained resource is pointed to from the narrative (`<a href="#id">`, `<img src="#id">`), which
-    the reference validator also counts as a reference, although the R4 dom-3 expression does not."""
-    text = resource.get("text")
-    div = text.get("div") if isinstance(text, dict) else None
-    if not isinstance(div, str):
+    """Every contained resource is pointed to from a narrative of the resource (`<a href="#id">`, `<img
+    src="#id">`, in `text` or in a section's text), which the reference validator also counts as a reference,
+    although the R4 dom-3 expression does not."""
+    divs: list[str] = []
+    stack: list[object] = [v for k, v in resource.items() if k != "contained"]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            div = item.get("div")
+            if isinstance(div, str):
+                divs.append(div)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    if not divs:
         return False
-    ids = [c.get("id") for c in resource["contained"] if isinstance(c, dict)] if isinstance(
-        resource["contained"], list) else [None]
-    return all(isinstance(i, str) and (f'"#{i}"' in div or f"'#{i}'" in div) for i in ids)
+    text = "".join(divs)
+    contained = resource["contained"] if isinstance(resource["contained"], list) else [None]
+    ids = [c.get("id") if isinstance(c, dict) else None for c in contained]
+    return all(isinstance(i, str) and (f'"#{i}"' in text or f"'#{i}'" in text) for i in ids)
 
 
 @cache

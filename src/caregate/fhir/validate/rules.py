@@ -7,9 +7,11 @@
   some non-whitespace content or an image (txt-2, narrative.html#Narrative). Both invariants are written
   `htmlChecks()` in the definitions; checking them here with one scan of the tags is much cheaper.
 - Coding: `system` is an absolute URI naming a code system, not a ValueSet (terminologies.html#system).
-- Bundle: `fullUrl` is absolute (bundle.html#bundle-unique); each link relation appears once
-  (bundle.html#Bundle.link); a relative reference that matches an entry's fullUrl points to a resource of
-  the type it names (bundle.html#references).
+- Bundle: search results have ids and `outcome` entries are OperationOutcomes (bundle.html#searchset);
+  `fullUrl` is absolute and agrees with the resource's id (bundle.html#bundle-unique); each link relation
+  appears once (bundle.html#Bundle.link); a relative reference that matches an entry's fullUrl points to a resource of
+  the type it names (bundle.html#references); in a document, every reference of the Composition resolves to
+  an entry (documents.html#content).
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ def bundle(value: dict, loc: str, report: Report) -> None:
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
+        if value.get("type") == "searchset":
+            _search_entry(entry, f"{loc}.entry[{i}]", report)
         full_url = entry.get("fullUrl")
         if isinstance(full_url, str):
             if not _ABSOLUTE.fullmatch(full_url):
@@ -111,10 +115,33 @@ def bundle(value: dict, loc: str, report: Report) -> None:
             if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
                 by_url[full_url] = resource["resourceType"]
                 _full_url_matches(full_url, resource, f"{loc}.entry[{i}]", report)
+    if value.get("type") == "document" and entries and isinstance(entries[0], dict):
+        versions: dict[str, list[object]] = {}
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("fullUrl"), str) and isinstance(
+                    entry.get("resource"), dict):
+                meta = entry["resource"].get("meta")
+                versions.setdefault(entry["fullUrl"], []).append(meta.get("versionId") if isinstance(meta, dict)
+                                                                  else None)
+        _document_references(entries[0], versions, f"{loc}.entry[0].resource", report)
     if by_url:
         for i, entry in enumerate(entries):
             if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
                 _references(entry["resource"], entry.get("fullUrl"), by_url, f"{loc}.entry[{i}].resource", report)
+
+
+def _search_entry(entry: dict, loc: str, report: Report) -> None:
+    """Search results are resources with ids; an `outcome` entry is an OperationOutcome (bundle.html#searchset,
+    search.html#errors)."""
+    search, resource = entry.get("search"), entry.get("resource")
+    mode = search.get("mode") if isinstance(search, dict) else None
+    if not isinstance(resource, dict):
+        return
+    if mode in ("match", "include") and "id" not in resource:
+        report("error", "required", "A search result (search.mode " + mode + ") must have an id.", loc + ".resource")
+    elif mode == "outcome" and resource.get("resourceType") != "OperationOutcome":
+        report("error", "structure", f"An entry with search.mode outcome must be an OperationOutcome, not a "
+               f"{resource.get('resourceType')}.", loc + ".resource")
 
 
 def _full_url_matches(full_url: str, resource: dict, loc: str, report: Report) -> None:
@@ -129,6 +156,38 @@ def _full_url_matches(full_url: str, resource: dict, loc: str, report: Report) -
     elif resource.get("id") != id_ or resource.get("resourceType") != rtype:  # several R4 examples do this
         report("warning", "value", f"The fullUrl {full_url} does not match the resource "
                f"({resource.get('resourceType')}/{resource.get('id')}).", loc)
+
+
+def _document_references(first: dict, versions: dict[str, list[object]], loc: str, report: Report) -> None:
+    """A document holds what its Composition refers to (documents.html#content): each literal reference of
+    the Composition resolves, by the rules of bundle.html#references, to exactly one entry of the Bundle (a
+    versioned reference to the entry with that meta.versionId)."""
+    composition = first.get("resource")
+    if not isinstance(composition, dict) or composition.get("resourceType") != "Composition":
+        return
+    base = _base(first.get("fullUrl"))
+    stack: list[tuple[object, str]] = [(composition, loc)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            ref = item.get("reference")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                match = _RELATIVE.fullmatch(ref)
+                target = (base or "") + ref.split("/_history/", 1)[0] if match else ref
+                found = versions.get(target, [])
+                if match and match.group(3):
+                    found = [v for v in found if v == match.group(3)[len("/_history/"):]]
+                if not found:
+                    report("error", "not-found", f"The document's Composition refers to {ref}, which is not an entry "
+                           "of the Bundle.", where)
+                elif len(found) > 1:
+                    report("error", "not-found", f"The document's Composition refers to {ref}, which matches "
+                           f"{len(found)} entries of the Bundle.", where)
+            for k, v in item.items():
+                if k not in ("contained", "resourceType"):
+                    stack.append((v, f"{where}.{k}"))
+        elif isinstance(item, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
 
 
 def _base(full_url: object) -> str | None:
