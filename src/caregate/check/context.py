@@ -36,6 +36,15 @@ class CheckContext:
             raise Skipped(f"no {type_} to test with" + (" on the server (read-only mode)" if self.read_only else ""))
         return found
 
+    def refresh(self, type_: str) -> None:
+        """Read the sample of `type_` back after a test changed it, so later tests see what the server holds."""
+        current = self._samples.get(type_)
+        if current:
+            r = self.client.get(f"{type_}/{current['id']}")
+            fresh = body_json(r)
+            if r.status_code == 200 and isinstance(fresh, dict) and fresh.get("id") == current["id"]:
+                self._samples[type_] = fresh
+
     def _find(self, type_: str) -> dict[str, Any] | None:
         if not self.cap.supports(type_, "search-type"):
             return None

@@ -218,6 +218,8 @@ def _exercise(type_: str):
                                    b'"value":"en"}]', headers={"Content-Type": "application/json-patch+json"})
             check(r.status_code == 200, f"JSON Patch of {type_}/{rid} answered {r.status_code}")
             done.append("patch")
+        if {"update", "patch"} & declared:
+            ctx.refresh(type_)
         if "delete" in declared and "create" in declared:
             extra = ctx.create(type_, TEMPLATES[type_](ctx.run_id, _refs(ctx, type_)))
             r = ctx.client.delete(f"{type_}/{extra['id']}")
