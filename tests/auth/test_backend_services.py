@@ -81,3 +81,48 @@ def test_replayed_and_long_lived_assertions_are_refused(backend: tuple[LiveServe
     stranger = jwk.ECKey.generate_key("P-384", parameters={"kid": "ec1"})
     forged = _assertion(stranger, "ES384", "lab", token_url)
     assert httpx.post(token_url, data={**form, "client_assertion": forged}).status_code == 401
+
+
+def test_jwks_by_url_and_introspection(tmp_path: Path, sqlite_url: str) -> None:
+    """A client that publishes its keys at a jwks_uri; it then introspects a token (RFC 7662)."""
+    import http.server
+    import threading
+
+    key = jwk.ECKey.generate_key("P-384", parameters={"kid": "remote"})
+    body = json.dumps({"keys": [dict(key.as_dict(private=False))]}).encode()
+
+    class Keys(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    keyserver = http.server.HTTPServer(("127.0.0.1", 0), Keys)
+    threading.Thread(target=keyserver.serve_forever, daemon=True).start()
+    jwks_uri = f"http://127.0.0.1:{keyserver.server_port}/jwks.json"
+    _caregate("clients", "add", "--name", "Remote", "--client-id", "remote", "--jwks-uri", jwks_uri,
+              "--scope", "system/Patient.rs", "--database", sqlite_url)
+    server = LiveServer(sqlite_url, tmp_path / "server.log")
+    try:
+        token_url = f"{server.root}/auth/token"
+        form = {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+        r = httpx.post(token_url, data={**form, "grant_type": "client_credentials", "scope": "system/Patient.rs",
+                                        "client_assertion": _assertion(key, "ES384", "remote", token_url)})
+        assert r.status_code == 200, r.text
+        access = r.json()["access_token"]
+        seen = httpx.post(f"{server.root}/auth/introspect", data={
+            **form, "token": access, "client_assertion": _assertion(key, "ES384", "remote", token_url)}).json()
+        assert seen["active"] is True and seen["scope"] == "system/Patient.rs" and seen["client_id"] == "remote"
+        junk = httpx.post(f"{server.root}/auth/introspect", data={
+            **form, "token": "junk", "client_assertion": _assertion(key, "ES384", "remote", token_url)}).json()
+        assert junk == {"active": False}
+        anonymous = httpx.post(f"{server.root}/auth/introspect", data={"token": access})
+        assert anonymous.status_code == 401
+    finally:
+        server.stop()
+        keyserver.shutdown()
+        keyserver.server_close()

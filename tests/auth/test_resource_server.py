@@ -130,3 +130,24 @@ async def test_bundles_under_patient_scopes_are_refused(secured: Secured) -> Non
     wide = secured.headers("user/*.cruds")
     r = await secured.client.post("/fhir", headers=wide, json=bundle)
     assert r.status_code == 200
+
+
+async def test_includes_of_types_never_granted_are_left_out(secured: Secured) -> None:
+    h = secured.headers("user/Observation.rs")
+    bundle = (await secured.client.get("/fhir/Observation?_include=Observation:subject", headers=h)).json()
+    assert {e["resource"]["resourceType"] for e in bundle["entry"]} == {"Observation"}
+    wider = secured.headers("user/Observation.rs user/Patient.r")
+    bundle = (await secured.client.get("/fhir/Observation?_include=Observation:subject", headers=wider)).json()
+    assert {e["resource"]["resourceType"] for e in bundle["entry"]} == {"Observation", "Patient"}
+
+
+async def test_chains_and_has_need_search_on_the_types_they_reach(secured: Secured) -> None:
+    h = secured.headers("user/Observation.rs user/Patient.rs")
+    ok = await secured.client.get("/fhir/Observation?subject:Patient.name=Brown", headers=h)
+    assert ok.status_code == 200 and _ids(ok.json()) == {"Observation/b1", "Observation/b2"}
+    only_obs = secured.headers("user/Observation.rs")
+    r = await secured.client.get("/fhir/Observation?subject:Patient.name=Brown", headers=only_obs)
+    assert r.status_code == 403
+    only_patient = secured.headers("user/Patient.rs")
+    r = await secured.client.get("/fhir/Patient?_has:Condition:subject:code:text=secret", headers=only_patient)
+    assert r.status_code == 403

@@ -79,6 +79,38 @@ def bound_query(ctx: RequestContext, decision: Access, query: SearchQuery) -> No
     query.clauses.extend(extra.clauses)
 
 
+def check_reached_types(ctx: RequestContext, query: SearchQuery) -> None:
+    """Chains and `_has` read other types to decide a match: the scopes must allow searching those too, or a
+    match would hint at what they hold (403 otherwise)."""
+    if ctx.actor is None:
+        return
+    for clause in query.clauses:
+        _check_clause_types(ctx, clause)
+
+
+def _check_clause_types(ctx: RequestContext, clause: Clause) -> None:
+    if clause.chain is not None:
+        targets, inner = clause.chain
+        for t in targets:
+            permit(ctx, t, "search-type")
+        _check_clause_types(ctx, inner)
+    if clause.has is not None:
+        other, _param, inner = clause.has
+        permit(ctx, other, "search-type")
+        _check_clause_types(ctx, inner)
+
+
+def readable_included(ctx: RequestContext, query: SearchQuery, type_: str) -> bool:
+    """Whether an `_include`d or `_revinclude`d resource of `type_` may be returned: its type must be readable,
+    and within the same bounds the search already applied (anything narrower is left out)."""
+    if ctx.actor is None:
+        return True
+    decision = access(ctx.actor, type_, "r")
+    if not decision.allowed or decision.constraints:
+        return False
+    return decision.patient is None or decision.patient == query.confine
+
+
 async def visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -> bool:
     """Whether the current version of `type_/id_` lies within the decision's bounds (one indexed query)."""
     if decision.patient is None and not decision.constraints:

@@ -13,7 +13,7 @@ from caregate.fhir.definitions import is_resource_type, patient_compartment
 from caregate.fhir.subset import subset
 from caregate.interactions.bundles import full_url, link, outcome, resource_fragment
 from caregate.interactions.context import RequestContext, Result
-from caregate.interactions.guard import bound_query, permit, permit_types
+from caregate.interactions.guard import bound_query, check_reached_types, permit, permit_types, readable_included
 from caregate.interactions.resource_rules import check_type
 from caregate.policy import Access
 from caregate.search.query import Clause, SearchQuery, TokenValue, ignored_issue, parse
@@ -66,6 +66,7 @@ async def search(ctx: RequestContext, type_: str | None, params: list[tuple[str,
     decision = permit(ctx, type_, "search-type") if type_ is not None else permit_types(ctx, types, "search-system")
     query = parse_query(ctx, type_, params)
     bound_query(ctx, decision, query)
+    check_reached_types(ctx, query)
     if compartment is not None:
         if type_ == "Patient":
             query.clauses.append(_id_clause(ctx, compartment[1]))
@@ -93,7 +94,7 @@ async def search(ctx: RequestContext, type_: str | None, params: list[tuple[str,
     entries: list[dict] = [{"fullUrl": full_url(base, s), "resource": body(s), "search": {"mode": "match"}}
                            for s in page.items]
     entries += [{"fullUrl": full_url(base, s), "resource": body(s), "search": {"mode": "include"}}
-                for s in page.included]
+                for s in page.included if readable_included(ctx, query, s.type)]
     issues = []
     warning = ignored_issue(query)
     if warning is not None:
