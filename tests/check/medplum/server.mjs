@@ -5,7 +5,7 @@
 //  - the HTTP binding of its answers: status from the OperationOutcome, JSON body, Location on 201, ETag and
 //    Last-Modified from meta;
 //  - GET /fhir/metadata declaring the routes the router registers (read, vread, update, patch, delete, instance
-//    history, create, type search, conditional create and update, batch/transaction, system search) for each
+//    history, create, type search, conditional create, update and delete, batch/transaction, system search) for each
 //    resource type in its definitions, with the base search parameters it indexes. Subscription is left out: the
 //    router stores Subscriptions but nothing in it delivers notifications.
 import http from 'node:http';
@@ -58,6 +58,7 @@ function capabilityStatement() {
         readHistory: true,
         conditionalCreate: true,
         conditionalUpdate: true,
+        conditionalDelete: 'multiple',
         searchParam: [...(params[type] || []), ...(params.Resource || []), ...(params.DomainResource || [])],
       })),
     }],

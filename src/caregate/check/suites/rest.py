@@ -242,6 +242,43 @@ def if_match(ctx: CheckContext) -> str:
     return "current version accepted, stale version refused with 412"
 
 
+@test("rest.update-create", "Update to a new id creates the resource when declared",
+      "A server declaring updateCreate SHALL create the resource on PUT [base]/[type]/[id] when none exists with "
+      "that id, answering 201 Created.", HTTP + "#upsert",
+      mandatory=lambda cap: bool(cap.conditional("Patient", "updateCreate")) and cap.supports("Patient", "update"),
+      writes=True)
+def update_create(ctx: CheckContext) -> str:
+    if not ctx.cap.conditional("Patient", "updateCreate"):
+        skip("updateCreate not declared for Patient")
+    _needs(ctx, "Patient", "update")
+    pid = f"check-{uuid.uuid4().hex[:16]}"
+    r = ctx.client.put(f"Patient/{pid}", patient(ctx.run_id, {}) | {"id": pid})
+    if r.status_code in (200, 201):
+        ctx.created.append(f"Patient/{pid}")
+    check(r.status_code == 201, f"answered {r.status_code}, not 201")
+    got = ctx.client.get(f"Patient/{pid}")
+    check(got.status_code == 200, f"the resource created by PUT reads {got.status_code}")
+    return "201 and readable at the client's id"
+
+
+@test("rest.conditional-delete", "Conditional delete removes the one match",
+      "DELETE [base]/[type]?[search] SHALL delete the matching resource when one matches (conditionalDelete "
+      "single or multiple), and succeed without deleting anything when none does.", HTTP + "#cdelete",
+      mandatory=lambda cap: cap.conditional("Patient", "conditionalDelete") in ("single", "multiple"), writes=True)
+def conditional_delete(ctx: CheckContext) -> str:
+    if ctx.cap.conditional("Patient", "conditionalDelete") not in ("single", "multiple"):
+        skip("conditionalDelete not declared for Patient")
+    system, value = "https://example.org/check-id", f"cd-{uuid.uuid4().hex[:10]}"
+    p = _new_patient(ctx, identifier=[{"system": system, "value": value}])
+    r = ctx.client.delete("Patient", params={"identifier": f"{system}|{value}"})
+    check(r.status_code in (200, 202, 204), f"answered {r.status_code}")
+    gone = ctx.client.get(f"Patient/{p['id']}")
+    check(gone.status_code in (404, 410), f"the match still reads ({gone.status_code})")
+    r = ctx.client.delete("Patient", params={"identifier": f"{system}|no-such-{value}"})
+    check(r.status_code in (200, 204, 404), f"with no match it answered {r.status_code}")
+    return "the match deleted; no match is no error"
+
+
 def _transaction(kind: str, ctx: CheckContext, entries: list[dict]) -> Any:
     r = ctx.client.post("", {"resourceType": "Bundle", "type": kind, "entry": entries})
     return r, body_json(r) or {}
