@@ -227,12 +227,13 @@ async def _measure(base: str, baseline: str, count: int, rate: float, seconds: f
     deadline = time.monotonic() + 30
     while receipts.events < writes and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    throughput = await _compare(base, baseline, throughput_s, count) if throughput_s else None
+    got = {"writes": writes, "rate": writes / elapsed, "received": receipts.events,
+           "p50": _pct(receipts.latencies, 0.5), "p99": _pct(receipts.latencies, 0.99)}
+    got["throughput"] = await _compare(base, baseline, throughput_s, count) if throughput_s else None
     for task in listeners:
         task.cancel()
     await asyncio.gather(*listeners, return_exceptions=True)
-    return {"writes": writes, "rate": writes / elapsed, "received": receipts.events,
-            "p50": _pct(receipts.latencies, 0.5), "p99": _pct(receipts.latencies, 0.99), "throughput": throughput}
+    return got
 
 
 def run(counts: tuple[int, ...], rate: float, seconds: float, scratch: Path, database: str = "sqlite",
