@@ -151,6 +151,113 @@ def diagnostic_report(run: str, refs: dict[str, str]) -> dict[str, Any]:
             "effectiveDateTime": "2024-04-30", "issued": "2024-05-01T12:00:00Z"}
 
 
+def _subject(refs: dict[str, str]) -> dict[str, str]:
+    return {"reference": f"Patient/{refs['Patient']}"}
+
+
+def _more(run: str, refs: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The other UK Core types, each with the elements its base definition requires and a few searchable ones."""
+    ident = _ident
+    subject = _subject(refs) if "Patient" in refs else None
+    return {
+        "Appointment": {"identifier": ident(run, "appt"), "status": "booked", "start": "2024-06-01T10:00:00Z",
+                        "end": "2024-06-01T10:15:00Z", "serviceType": [_snomed("394814009", "General practice")],
+                        "participant": [{"actor": subject, "status": "accepted"}]},
+        "AuditEvent": {"type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"},
+                       "recorded": "2024-05-01T09:00:00Z", "agent": [{"requestor": True, "name": "checker"}],
+                       "source": {"observer": {"display": "caregate check"}}},
+        "BodyStructure": {"identifier": ident(run, "body"), "location": _snomed("66019005", "Limb structure"),
+                          "patient": subject},
+        "CarePlan": {"identifier": ident(run, "cp"), "status": "active", "intent": "plan", "subject": subject,
+                     "period": {"start": "2024-05-01"}},
+        "CareTeam": {"identifier": ident(run, "ct"), "status": "active", "subject": subject, "name": f"Team {run}"},
+        "Communication": {"identifier": ident(run, "comm"), "status": "completed", "subject": subject,
+                          "sent": "2024-05-01T09:00:00Z"},
+        "Composition": {"identifier": {"system": "https://example.org/caregate-check", "value": f"comp-{run}"},
+                        "status": "final", "type": _snomed("371530004", "Clinical consultation report"),
+                        "subject": subject, "date": "2024-05-01", "author": [subject], "title": "Consultation"},
+        "Consent": {"identifier": ident(run, "cons"), "status": "active",
+                    "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                                          "code": "patient-privacy"}]},
+                    "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+                    "patient": subject, "dateTime": "2024-05-01T09:00:00Z",
+                    "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                                               "code": "OPTIN"}]}},
+        "Device": {"identifier": ident(run, "dev"), "status": "active", "patient": subject,
+                   "type": _snomed("706767009", "Patient data recorder")},
+        "DocumentReference": {"identifier": ident(run, "doc"), "status": "current", "subject": subject,
+                              "type": _snomed("371530004", "Clinical consultation report"),
+                              "date": "2024-05-01T09:00:00Z",
+                              "content": [{"attachment": {"contentType": "text/plain",
+                                                          "url": "https://example.org/check.txt"}}]},
+        "EpisodeOfCare": {"identifier": ident(run, "eoc"), "status": "active", "patient": subject,
+                          "period": {"start": "2024-05-01"}},
+        "FamilyMemberHistory": {"identifier": ident(run, "fmh"), "status": "completed", "patient": subject,
+                                "date": "2024-05-01",
+                                "relationship": {"coding": [{
+                                    "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+                                    "code": "MTH"}]},
+                                "condition": [{"code": _snomed("44054006", "Diabetes mellitus type 2")}]},
+        "Flag": {"identifier": ident(run, "flag"), "status": "active", "subject": subject,
+                 "code": _snomed("129839007", "At risk for falls"), "period": {"start": "2024-05-01"}},
+        "HealthcareService": {"identifier": ident(run, "hcs"), "active": True, "name": f"Clinic {run}",
+                              "providedBy": {"reference": f"Organization/{refs.get('Organization', '')}"}},
+        "ImagingStudy": {"identifier": ident(run, "img"), "status": "available", "subject": subject,
+                         "started": "2024-05-01T09:00:00Z"},
+        "List": {"identifier": ident(run, "list"), "status": "current", "mode": "working", "subject": subject,
+                 "date": "2024-05-01T09:00:00Z", "code": _snomed("182836005", "Review of medication")},
+        "MedicationAdministration": {"identifier": ident(run, "madm"), "status": "completed", "subject": subject,
+                                     "medicationCodeableConcept": _snomed("322236009", "Paracetamol 500mg tablets"),
+                                     "effectiveDateTime": "2024-05-01T09:00:00Z"},
+        "MedicationDispense": {"identifier": ident(run, "mdis"), "status": "completed", "subject": subject,
+                               "medicationCodeableConcept": _snomed("322236009", "Paracetamol 500mg tablets"),
+                               "whenHandedOver": "2024-05-01T09:00:00Z"},
+        "MedicationStatement": {"identifier": ident(run, "mst"), "status": "active", "subject": subject,
+                                "medicationCodeableConcept": _snomed("322236009", "Paracetamol 500mg tablets"),
+                                "effectiveDateTime": "2024-05-01"},
+        "MessageHeader": {"eventCoding": {"system": "https://example.org/caregate-check", "code": "check"},
+                          "source": {"endpoint": "https://example.org/checker"}},
+        "OrganizationAffiliation": {"identifier": ident(run, "oaff"), "active": True,
+                                    "organization": {"reference": f"Organization/{refs.get('Organization', '')}"}},
+        "Provenance": {"target": [subject], "recorded": "2024-05-01T09:00:00Z",
+                       "agent": [{"who": {"display": "caregate check"}}]},
+        "Questionnaire": {"identifier": ident(run, "q"), "status": "active", "name": f"Check{run}",
+                          "title": f"Checker questionnaire {run}", "date": "2024-05-01",
+                          "item": [{"linkId": "1", "text": "How are you?", "type": "string"}]},
+        "QuestionnaireResponse": {"identifier": {"system": "https://example.org/caregate-check",
+                                                 "value": f"qr-{run}"}, "status": "completed",
+                                  "subject": subject, "authored": "2024-05-01T09:00:00Z"},
+        "RelatedPerson": {"identifier": ident(run, "rp"), "active": True, "patient": subject,
+                          "name": [{"family": f"Relative{run}", "given": ["Sam"]}], "gender": "male"},
+        "RequestGroup": {"identifier": ident(run, "rg"), "status": "active", "intent": "plan", "subject": subject,
+                         "authoredOn": "2024-05-01T09:00:00Z"},
+        "Schedule": {"identifier": ident(run, "sch"), "active": True,
+                     "actor": [{"reference": f"Practitioner/{refs.get('Practitioner', '')}"}],
+                     "planningHorizon": {"start": "2024-06-01T09:00:00Z", "end": "2024-06-01T17:00:00Z"}},
+        "ServiceRequest": {"identifier": ident(run, "sr"), "status": "active", "intent": "order",
+                           "subject": subject, "code": _snomed("26604007", "Full blood count"),
+                           "authoredOn": "2024-05-01T09:00:00Z"},
+        "Slot": {"identifier": ident(run, "slot"), "status": "free", "start": "2024-06-01T10:00:00Z",
+                 "end": "2024-06-01T10:15:00Z", "schedule": {"reference": f"Schedule/{refs.get('Schedule', '')}"}},
+        "Specimen": {"identifier": ident(run, "spec"), "status": "available", "subject": subject,
+                     "type": _snomed("119297000", "Blood specimen"), "receivedTime": "2024-05-01T09:30:00Z"},
+        "Task": {"identifier": ident(run, "task"), "status": "requested", "intent": "order", "for": subject,
+                 "authoredOn": "2024-05-01T09:00:00Z", "code": _snomed("225368008", "Contact tracing")},
+    }
+
+
+def _template(type_: str) -> Template:
+    def make(run: str, refs: dict[str, str]) -> dict[str, Any]:
+        return {"resourceType": type_, **_more(run, refs)[type_]}
+
+    return make
+
+
+_MORE_DEPENDS = {"HealthcareService": ("Organization",), "OrganizationAffiliation": ("Organization",),
+                 "Schedule": ("Practitioner",), "Slot": ("Schedule",), "AuditEvent": (), "MessageHeader": (),
+                 "Questionnaire": ()}
+
+
 TEMPLATES: dict[str, Template] = {
     "Patient": patient, "Practitioner": practitioner, "Organization": organization, "Location": location,
     "PractitionerRole": practitioner_role, "Encounter": encounter, "Condition": condition,
@@ -158,7 +265,9 @@ TEMPLATES: dict[str, Template] = {
     "MedicationRequest": medication_request, "Immunization": immunization, "Procedure": procedure,
     "DiagnosticReport": diagnostic_report,
 }
-_DEPENDS = {"PractitionerRole": ("Practitioner", "Organization")}
+for _type in sorted(set(UK_CORE_TYPES) - set(TEMPLATES)):
+    TEMPLATES[_type] = _template(_type)
+_DEPENDS = {"PractitionerRole": ("Practitioner", "Organization"), **_MORE_DEPENDS}
 
 
 def dependencies(type_: str) -> tuple[str, ...]:
