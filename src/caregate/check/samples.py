@@ -16,7 +16,9 @@ SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 
-# The resource types UK Core profiles (https://simplifier.net/hl7fhirukcorer4), in the IG's own order.
+# The resource types UK Core profiles (https://simplifier.net/hl7fhirukcorer4), in the IG's own order; Bundle,
+# OperationOutcome and Subscription aside: they carry or steer records rather than hold them (realtime covers
+# Subscription).
 UK_CORE_TYPES = (
     "AllergyIntolerance", "Appointment", "AuditEvent", "BodyStructure", "CarePlan", "CareTeam", "Communication",
     "Composition", "Condition", "Consent", "Device", "DiagnosticReport", "DocumentReference", "Encounter",
