@@ -97,6 +97,7 @@ def run(requests: int = 4000) -> list[Row]:
                           "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion})
             count += 1
         rate = count / (time.perf_counter() - start)
+        bearer.close()
         for app in (open_app, secured_app):
             asyncio.run(app.app.fhir.store.close())
     return [

@@ -78,4 +78,5 @@ async def secured(database_url: str) -> AsyncIterator[Secured]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
         yield Secured(c, auth)
+    app.app.fhir.bearer.close()
     await store.close()

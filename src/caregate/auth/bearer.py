@@ -91,10 +91,13 @@ class BearerValidator:
 
     def _revoked_now(self, now: float) -> set[str]:
         if now - self._revoked_loaded >= _RELOAD_REVOKED:
-            rows = self.db.all("SELECT jti FROM auth_revoked WHERE exp >= ?", (int(now) - LEEWAY,))
+            rows = self.db.read_often("SELECT jti FROM auth_revoked WHERE exp >= ?", (int(now) - LEEWAY,))
             self._revoked = {r[0] for r in rows}
             self._revoked_loaded = now
         return self._revoked
+
+    def close(self) -> None:
+        self.db.close()
 
     def forget_revocations(self) -> None:
         """Reread the revocation list on the next request (a revocation was just recorded here)."""

@@ -41,6 +41,7 @@ class AuthDb:
         if not self.postgres and not url.startswith("sqlite:///"):
             raise ValueError(f"Unsupported database URL {url!r}: use sqlite:///path or postgresql://...")
         self._migrated = False
+        self._reader: _Conn | None = None
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
@@ -72,9 +73,35 @@ class AuthDb:
         with self.connect() as c:
             return c.all(sql, args)
 
+    def read_often(self, sql: str, args: Sequence = ()) -> list[tuple]:
+        """A read repeated on a hot path (the revocation list): one kept connection in autocommit mode, so no
+        connection set-up per call; opened again after any error."""
+        if self._reader is None:
+            with self.connect():  # the tables exist before the first read
+                pass
+            if self.postgres:
+                import psycopg
+
+                self._reader = _Conn(psycopg.connect(self.url, autocommit=True), True)
+            else:
+                path = self.url[len("sqlite:///"):] or ":memory:"
+                self._reader = _Conn(sqlite3.connect(path, timeout=10, isolation_level=None,
+                                                     check_same_thread=False), False)
+        try:
+            return self._reader.all(sql, args)
+        except Exception:
+            self._reader.conn.close()
+            self._reader = None
+            raise
+
     def one(self, sql: str, args: Sequence = ()) -> tuple | None:
         rows = self.all(sql, args)
         return rows[0] if rows else None
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.conn.close()
+            self._reader = None
 
     def run(self, sql: str, args: Sequence = ()) -> int:
         with self.connect() as c:

@@ -65,6 +65,8 @@ class Root:
             elif message["type"] == "lifespan.shutdown":
                 if self.fhir.subscriptions is not None:
                     await self.fhir.subscriptions.service.stop()
+                if self.fhir.bearer is not None:
+                    self.fhir.bearer.close()
                 await self.fhir.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
