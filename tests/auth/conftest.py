@@ -79,4 +79,5 @@ async def secured(database_url: str) -> AsyncIterator[Secured]:
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
         yield Secured(c, auth)
     app.app.fhir.bearer.close()
+    await app.app.fhir.subscriptions.service.stop()
     await store.close()

@@ -151,3 +151,11 @@ async def test_chains_and_has_need_search_on_the_types_they_reach(secured: Secur
     only_patient = secured.headers("user/Patient.rs")
     r = await secured.client.get("/fhir/Patient?_has:Condition:subject:code:text=secret", headers=only_patient)
     assert r.status_code == 403
+
+
+async def test_subscription_operations_need_unbounded_wildcard_read(secured: Secured) -> None:
+    for scope, patient in (("patient/*.rs", "alice"), ("user/Subscription.rs", None)):
+        r = await secured.client.get("/fhir/Subscription/$status", headers=secured.headers(scope, patient=patient))
+        assert r.status_code == 403, scope
+    r = await secured.client.get("/fhir/Subscription/$status", headers=secured.headers("user/*.rs"))
+    assert r.status_code == 200

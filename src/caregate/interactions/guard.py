@@ -57,6 +57,17 @@ def permit_types(ctx: RequestContext, types: list[str] | None, interaction: str)
     return Access(True, patient)
 
 
+def permit_everything(ctx: RequestContext, interaction: str) -> None:
+    """For operations whose answers may carry resources of any type (subscription notifications): a `*` scope
+    granting the interaction without bounds is needed (403 otherwise)."""
+    if ctx.actor is None:
+        return
+    decision = _wildcard(ctx, interaction)
+    if not decision.allowed or decision.patient is not None:
+        raise forbidden("This operation can return resources of any type: it needs user/*.r or system/*.r (or "
+                        "wider) scopes.")
+
+
 def _wildcard(ctx: RequestContext, interaction: str) -> Access:
     letter = interaction_letter(interaction)
     assert ctx.actor is not None
