@@ -250,6 +250,12 @@ def _resource_column_clause(clause: Clause, args: list) -> str:
     return f"NOT {cond}" if clause.modifier == "not" else cond
 
 
+def _type_col(inner: Clause) -> str:
+    """`r.type` for the resources a chain or `_has` reaches, kept off SQLite's type index when the inner
+    clause can drive the lookup (see `where_sql`)."""
+    return f"{NO_INDEX}r.type" if _drive_rank(inner) is not None else "r.type"
+
+
 def _chain_sql(resource_type: str, clause: Clause, args: list, confine: str | None = None) -> str:
     """Chaining (search.html#chaining) as nested semi-joins: references whose target satisfies the inner
     clause. Each target type is matched with its own ids, so `subject.name=x` never mistakes Location/1 for
@@ -268,7 +274,8 @@ def _chain_sql(resource_type: str, clause: Clause, args: list, confine: str | No
         cond = clause_sql(t, inner, args, confine)
         if confine is not None:
             cond += " AND " + confine_sql(t, confine, args)
-        ors.append(f"(x.ttype = ? AND x.tid IN (SELECT r.id FROM resources r WHERE r.type = ? AND r.deleted = 0 "
+        ors.append(f"(x.ttype = ? AND x.tid IN (SELECT r.id FROM resources r WHERE {_type_col(inner)} = ? "
+                   "AND r.deleted = 0 "
                    f"AND {cond}))")
     either = ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
     local = []
@@ -293,8 +300,9 @@ def _has_sql(resource_type: str, clause: Clause, args: list, confine: str | None
     if confine is not None:
         cond += " AND " + confine_sql(other, confine, inner_args)
     args += inner_args
-    return ("r.id IN (SELECT x.tid FROM idx_ref x WHERE x.p = ? AND x.ttype = ? AND x.rid IN "
-            f"(SELECT r.rid FROM resources r WHERE r.type = ? AND r.deleted = 0 AND {cond}))")
+    # the referring resources are found first; their reference rows then through the `rid` index
+    return (f"r.id IN (SELECT x.tid FROM idx_ref x WHERE {NO_INDEX}x.p = ? AND x.ttype = ? AND x.rid IN "
+            f"(SELECT r.rid FROM resources r WHERE {_type_col(inner)} = ? AND r.deleted = 0 AND {cond}))")
 
 
 def _fulltext_sql(clause: Clause, args: list) -> str:
@@ -334,7 +342,13 @@ def _semi(table: str, cond: str, drive: bool, negate: bool = False) -> str:
     candidates against it; PostgreSQL plans both forms as the same semi-join."""
     if drive and not negate:
         return f"r.rid IN (SELECT rid FROM {table} WHERE {cond})"
+    # the probe goes through the `rid` index: SQLite would rather take the (p, value) one, with more equal
+    # columns, and read every row of that value for each candidate
+    cond = _KEY_TERM.sub(f"{NO_INDEX}p = ?", cond)
     return f"{'NOT ' if negate else ''}EXISTS (SELECT 1 FROM {table} s WHERE s.rid = r.rid AND {cond})"
+
+
+_KEY_TERM = re.compile(r"(?<![\w.])p = \?")
 
 
 _DRIVE_RANK = {"reference": 1, "token": 2, "string": 3, "uri": 3, "composite": 3, "quantity": 4, "number": 4,
