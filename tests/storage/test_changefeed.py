@@ -101,3 +101,32 @@ async def test_postgres_holds_back_a_later_commit_until_the_earlier_transaction_
     finally:
         await feed.close()
         await store.close()
+
+
+async def test_postgres_is_not_held_back_by_transactions_in_other_databases(pg_cluster) -> None:
+    url = pg_cluster.create_database("feed_mine")
+    other = psycopg.connect(pg_cluster.create_database("feed_other"))
+    store = PostgresStore(url)
+    feed = store.change_feed(0)
+    try:
+        other.execute("CREATE TABLE busy (x int)")
+        other.execute("INSERT INTO busy VALUES (1)")  # holds a transaction id, uncommitted, for the whole test
+        await store.transact([Write("update", "Patient", "a", pat("A"))])
+        holder = psycopg.connect(url)
+        try:  # a hole (rolled back) below the next write: final once its holder has ended, whatever `other` does
+            store.core.transact(holder, [Write("update", "Patient", "gone", pat("Gone"))])
+            await store.transact([Write("update", "Patient", "b", pat("B"))])
+            holder.rollback()
+        finally:
+            holder.close()
+        got = []
+        with anyio.fail_after(10):
+            while len(got) < 2:
+                got += await feed.next()
+                await feed.wait(0.05)
+        assert [c.id for c in got] == ["a", "b"]
+        assert await feed.head() >= got[-1].t
+    finally:
+        other.close()
+        await feed.close()
+        await store.close()

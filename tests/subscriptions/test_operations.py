@@ -107,6 +107,7 @@ async def test_any_process_derives_the_same_numbers(live: Live, database_url: st
     try:
         theirs = await service.events(typed)
     finally:
+        await service.stop()
         await other.app.fhir.store.close()
     assert list(zip(numbers(theirs), focuses(theirs), strict=True)) == \
         list(zip(numbers(ours), focuses(ours), strict=True))

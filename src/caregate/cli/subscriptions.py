@@ -44,6 +44,7 @@ def _run(database: str | None, work: Callable[[SubscriptionService], Awaitable[T
         try:
             return await work(service)
         finally:
+            await service.stop()
             await store.close()
 
     try:

@@ -74,11 +74,16 @@ class HistoryQuery:
 
 @dataclass(frozen=True, slots=True)
 class Change:
+    """One version in the change log. A `ChangeFeed` also carries the version itself (`json`, b"" for a
+    deletion; None when not carried) so a reader needs no read per change."""
+
     t: int
     type: str
     id: str
     version: int
     method: str
+    last_updated: str = ""
+    json: bytes | None = None
 
 
 class ChangeFeed(Protocol):

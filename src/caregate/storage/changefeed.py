@@ -10,7 +10,7 @@ never is. A reader wants the log *in order* and *final*: once it has passed `t`,
 - PostgreSQL takes `t` from a sequence when the transaction writes its `changes` row, and transactions
   commit in any order, so a reader may see `t = 7` while `t = 6` is still in flight (or rolled back, a
   permanent hole). Each writer takes its transaction id before its `t`, so a hole's holder is always among
-  the transactions the reader's snapshot lists as in progress (`pg_current_snapshot()`, its `xip`). The
+  the transactions of this database the reader's snapshot lists as in progress (`pg_current_snapshot()`). The
   reader remembers that list with the newest `t` it saw; once none of those transactions is still running,
   every hole at or below that `t` is final (committed since, and so visible, or never to be). Nothing is
   timed: a change is passed over only when it provably cannot commit.
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,20 +35,32 @@ from caregate.storage.base import Change
 log = logging.getLogger("caregate.storage")
 
 CHANNEL = "caregate_changes"
-FEED_SQL = ("SELECT c.t, h.type, h.id, h.version, h.method FROM (SELECT t FROM changes WHERE t > ? ORDER BY t "
-            "LIMIT ?) c LEFT JOIN history h ON h.t = c.t ORDER BY c.t, h.rid")
+FEED_SQL = ("SELECT c.t, h.type, h.id, h.version, h.method, h.last_updated, h.deleted, h.json FROM (SELECT t "
+            "FROM changes WHERE t > ? ORDER BY t LIMIT ?) c LEFT JOIN history h ON h.t = c.t ORDER BY c.t, h.rid")
 HEAD_SQL = "SELECT max(t) FROM changes"
-PG_HEAD_SQL = "SELECT pg_current_snapshot()::text, (SELECT max(t) FROM changes)"
-PG_FEED_SQL = ("SELECT s.snap, c.t, h.type, h.id, h.version, h.method FROM (SELECT pg_current_snapshot()::text "
-               "AS snap) s LEFT JOIN LATERAL (SELECT t FROM changes WHERE t > %s ORDER BY t LIMIT %s) c ON true "
-               "LEFT JOIN history h ON h.t = c.t ORDER BY c.t, h.rid")
+# The transactions in flight in this database when the statement's snapshot was taken (other databases of
+# the cluster cannot write this log, so their long transactions must not hold it back).
+_RUNNING = ("COALESCE((SELECT string_agg(x::text, ',') FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE xid(x) IN "
+            "(SELECT backend_xid FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT "
+            "NULL)), '')")
+PG_HEAD_SQL = f"SELECT {_RUNNING}, (SELECT max(t) FROM changes)"
+PG_FEED_SQL = ("SELECT s.running, c.t, h.type, h.id, h.version, h.method, h.last_updated, h.deleted, h.json::text "
+               f"FROM (SELECT {_RUNNING} AS running) s LEFT JOIN LATERAL (SELECT t FROM changes WHERE t > %s "
+               "ORDER BY t LIMIT %s) c ON true LEFT JOIN history h ON h.t = c.t ORDER BY c.t, h.rid")
 
-Rows = list[tuple[Any, ...]]  # (t, type, id, version, method); type is None for a transaction without versions
+# (t, type, id, version, method, last_updated, deleted, json); type is None for a transaction without versions
+Rows = list[tuple[Any, ...]]
+
+
+def _json(deleted: Any, value: Any) -> bytes:
+    if deleted or value is None:
+        return b""
+    return value.encode() if isinstance(value, str) else bytes(value)
 
 
 def _changes(rows: Rows) -> tuple[list[Change], list[int]]:
     """The versions and the distinct transaction numbers of some feed rows, in `t` order."""
-    changes = [Change(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[1] is not None]
+    changes = [Change(r[0], r[1], r[2], r[3], r[4], r[5], _json(r[6], r[7])) for r in rows if r[1] is not None]
     ts = sorted({r[0] for r in rows})
     return changes, ts
 
@@ -92,10 +105,53 @@ class SqliteFeed:
         self._waiters.discard(self._woken)
 
 
+class OwnConnection:
+    """A connection of the reader's own, outside the store's pool: under a write burst the pool is busy with
+    writers, and a reader queueing for it would fall behind the very writes it follows."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self._conn: Any = None
+        self._lock = threading.Lock()  # one statement at a time; closing waits for the one running
+        self._closed = False
+
+    def _run(self, fn: Callable[[Any], Any]) -> Any:
+        import psycopg
+
+        with self._lock:
+            for attempt in (1, 2):
+                if self._closed:
+                    raise psycopg.OperationalError("the change feed is closed")
+                if self._conn is None:
+                    self._conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
+                try:
+                    return fn(self._conn)
+                except psycopg.OperationalError:  # the server closed it (restart, idle timeout): once more, anew
+                    self._drop()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+    async def call(self, fn: Callable[[Any], Any]) -> Any:
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(self._run, fn)
+
+    def close_sync(self) -> None:
+        self._closed = True
+        with self._lock:
+            self._drop()
+
+
 def _snapshot(text: str) -> frozenset[int]:
-    """The in-progress transaction ids of a `pg_snapshot` (`xmin:xmax:xip,xip,...`)."""
-    xip = text.split(":")[2] if text.count(":") == 2 else ""
-    return frozenset(int(x) for x in xip.split(",") if x)
+    """The in-progress transaction ids a feed statement saw (`xip,xip,...`)."""
+    return frozenset(int(x) for x in text.split(",") if x)
 
 
 class PostgresFeed:
@@ -103,7 +159,8 @@ class PostgresFeed:
 
     def __init__(self, read: Callable[[int, int], Awaitable[tuple[str, Rows]]],
                  newest: Callable[[], Awaitable[tuple[str, int]]], conninfo: str, after_t: int,
-                 poll_seconds: float) -> None:
+                 poll_seconds: float, on_close: Callable[[], None] | None = None) -> None:
+        self._on_close = on_close
         self.cursor = after_t
         self.settling = False  # a hole is held back: look again soon
         self._read = read
@@ -189,3 +246,5 @@ class PostgresFeed:
             with contextlib.suppress(Exception):
                 await self._listener.close()
             self._listener = None
+        if self._on_close is not None:
+            self._on_close()

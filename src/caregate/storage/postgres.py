@@ -18,7 +18,7 @@ from caregate.clock import Clock, SystemClock
 from caregate.errors import FhirError
 from caregate.search.query import SearchQuery
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
-from caregate.storage.changefeed import PostgresFeed
+from caregate.storage.changefeed import OwnConnection, PostgresFeed
 from caregate.storage.sql.dialect import POSTGRES
 from caregate.storage.sqlcore import SqlCore
 
@@ -81,8 +81,10 @@ class PostgresStore:
 
     def change_feed(self, after_t: int = 0, poll_seconds: float = 0.25) -> PostgresFeed:
         """A reader of the change log from `after_t`, in commit order, woken by LISTEN (see `changefeed`)."""
-        return PostgresFeed(lambda a, n: self._call(lambda c: self.core.pg_feed_rows(c, a, n)),
-                            lambda: self._call(self.core.pg_newest_t), self.pool.conninfo, after_t, poll_seconds)
+        own = OwnConnection(self.pool.conninfo)
+        return PostgresFeed(lambda a, n: own.call(lambda c: self.core.pg_feed_rows(c, a, n)),
+                            lambda: own.call(self.core.pg_newest_t), self.pool.conninfo, after_t, poll_seconds,
+                            own.close_sync)
 
     async def ping(self) -> bool:
         try:

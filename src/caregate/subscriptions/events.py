@@ -193,11 +193,14 @@ class EventIndex:
     async def _versions(self, change: Change) -> tuple[Indexed | None, Indexed | None, str]:
         """The version before the change (None for a create) and after it (None for a delete), indexed."""
         registry = self.catalog.index_registry
-        this = await self.store.vread(change.type, change.id, change.version)
-        stamp = this.last_updated if this is not None else ""
+        if change.json is None:  # a feed that does not carry the version: read it
+            this = await self.store.vread(change.type, change.id, change.version)
+            stamp, data = (this.last_updated, b"" if this.deleted else this.json) if this is not None else ("", b"")
+        else:
+            stamp, data = change.last_updated, change.json
         current = None
-        if this is not None and not this.deleted and change.method != "delete":
-            current = Indexed(orjson.loads(this.json), registry)
+        if data and change.method != "delete":
+            current = Indexed(orjson.loads(data), registry)
         previous = None
         if change.version > 1 and change.method != "create" and self.catalog.needs_previous(change.type):
             before = await self.store.vread(change.type, change.id, change.version - 1)
@@ -212,10 +215,13 @@ class EventIndex:
             self.subs.pop(change.id, None)
             self.routes.remove(change.id)
             return
-        stored = await self.store.vread("Subscription", change.id, change.version)
-        if stored is None or stored.deleted:
+        data = change.json
+        if data is None:
+            stored = await self.store.vread("Subscription", change.id, change.version)
+            data = b"" if stored is None or stored.deleted else stored.json
+        if not data:
             return
-        spec = read_spec(orjson.loads(stored.json), self.catalog)
+        spec = read_spec(orjson.loads(data), self.catalog)
         known = self.subs.get(change.id)
         if known is None or known.spec.criteria_key != spec.criteria_key:
             tracked = self.subs[change.id] = Tracked(spec, change.t, _filters(spec, self.catalog))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,8 +74,14 @@ class PostgresLease:
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn: Any = None
+        self._lock = threading.Lock()
+        self._released = False  # released while an acquire was on its way: it must not connect
 
     def _acquire(self) -> bool:
+        with self._lock:
+            return False if self._released else self._take()
+
+    def _take(self) -> bool:
         import psycopg
 
         if self._conn is not None:
@@ -101,10 +108,16 @@ class PostgresLease:
             self._conn = None
 
     async def acquire(self) -> bool:
+        self._released = False
         return await anyio.to_thread.run_sync(self._acquire)
 
+    def _release(self) -> None:
+        self._released = True
+        with self._lock:
+            self._close()
+
     async def release(self) -> None:
-        await anyio.to_thread.run_sync(self._close)
+        await anyio.to_thread.run_sync(self._release)
 
 
 def lease_for(database_url: str) -> Lease:
