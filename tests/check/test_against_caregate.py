@@ -95,3 +95,6 @@ def test_read_only_mode_makes_no_writes(server: Server, tmp_path: Path) -> None:
             assert e["request"]["method"] in ("GET", "", "POST"), t["id"]
             if e["request"]["method"] == "POST":
                 assert e["request"]["url"].split("?")[0].endswith("/_search")
+            # a production system's records stay out of the report: statuses and headers only
+            body = (e["response"] or {}).get("body")
+            assert body is None or body.endswith("response bodies are left out of this report]"), t["id"]

@@ -50,13 +50,17 @@ class FhirClient:
     """A small synchronous FHIR HTTP client: relative paths are resolved against the base URL.
 
     In read-only mode it refuses every POST, PUT, PATCH and DELETE before anything leaves the machine.
+    Without `keep_bodies` the evidence keeps each response's status and headers but not its body: on a
+    production system the bodies are real patients' records, which have no place in a report.
     """
 
     def __init__(self, base_url: str, *, token: str | None = None, read_only: bool = False,
-                 timeout: float = 30.0, transport: httpx.BaseTransport | None = None) -> None:
+                 timeout: float = 30.0, transport: httpx.BaseTransport | None = None,
+                 keep_bodies: bool = True) -> None:
         self.base = base_url.rstrip("/")
         self.token = token
         self.read_only = read_only
+        self.keep_bodies = keep_bodies
         self.evidence: list[Exchange] = []
         self.dropped = 0
         self.writes = 0
@@ -100,9 +104,11 @@ class FhirClient:
             self._keep(Exchange(method, redact_text(str(request.url)), _redact_headers(request.headers),
                                 _body(request.content), None, {}, None, f"no response: {exc}"))
             raise
+        body = _body(response.content) if self.keep_bodies or not response.content else \
+            f"[{len(response.content)} bytes not kept: response bodies are left out of this report]"
         self._keep(Exchange(method, redact_text(str(request.url)), _redact_headers(request.headers),
                             _body(request.content), response.status_code, _redact_headers(response.headers),
-                            _body(response.content), note))
+                            body, note))
         return response
 
     def _keep(self, exchange: Exchange) -> None:

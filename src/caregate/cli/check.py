@@ -28,6 +28,9 @@ _STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow", "error": "bold 
 @click.option("--scope", help="scopes to ask for with --client-id (default: system/*.rs; system/*.read for SMART v1)")
 @click.option("--suite", "suites", multiple=True, type=click.Choice(SUITES), help="Run only these suites (repeatable)")
 @click.option("--read-only", is_flag=True, help="Never write: only what can be checked by reading")
+@click.option("--evidence-bodies/--no-evidence-bodies", default=None,
+              help="Keep response bodies in the evidence (default: yes, but no in --read-only mode, where they are "
+                   "real records)")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML report here")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write the JUnit XML report")
@@ -35,7 +38,8 @@ _STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow", "error": "bold 
               help="Address the subscription test's loopback receiver listens on")
 def check(base_url: str, token: str | None, patient_token: str | None, client_id: str | None,
           private_key: Path | None, key_id: str | None,
-          scope: str | None, suites: tuple[str, ...], read_only: bool, report: Path | None, json_path: Path | None,
+          scope: str | None, suites: tuple[str, ...], read_only: bool, evidence_bodies: bool | None,
+          report: Path | None, json_path: Path | None,
           junit: Path | None, receiver_host: str) -> None:
     """Check the FHIR R4 server at BASE_URL against the open standards; exit 1 when a mandatory test fails."""
     from caregate.check import reports
@@ -51,7 +55,8 @@ def check(base_url: str, token: str | None, patient_token: str | None, client_id
         raise click.UsageError("--client-id and --private-key go together")
     backend = BackendCredentials(client_id, private_key.read_bytes(), key_id, scope) if client_id and private_key \
         else None
-    client = FhirClient(base_url, token=token, read_only=read_only)
+    keep_bodies = not read_only if evidence_bodies is None else evidence_bodies
+    client = FhirClient(base_url, token=token, read_only=read_only, keep_bodies=keep_bodies)
     tests = all_tests(suites)
     try:
         ctx = CheckContext(client, fetch_capability(client), read_only=read_only, receiver_host=receiver_host,
