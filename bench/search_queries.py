@@ -130,6 +130,9 @@ def pick(conn: Rows) -> Picks:
     is deterministic), the one with most observations who also has an active prescription: a clinician's
     busy patient rather than an average one, and one for whom every patient-scoped search returns rows."""
     json = conn.dialect.json_select
+    # SQLite, without statistics, would start these joins from every row of the code or date parameter and
+    # probe the patient's rows for each (minutes at 1M); CROSS JOIN keeps it on the patient's rows first.
+    join = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"
     patients = conn.rows(f"SELECT r.id, {json} FROM resources r WHERE r.type = 'Patient' AND r.deleted = 0 "
                          "ORDER BY r.rid LIMIT 300", ())
     ids = [p[0] for p in patients]
@@ -147,11 +150,11 @@ def pick(conn: Rows) -> Picks:
     nhs = next(i["value"] for i in body["identifier"] if i.get("system") == NHS_NUMBER)
 
     system, code, _ = conn.rows(
-        "SELECT t.system, t.code, COUNT(*) FROM idx_ref x JOIN idx_token t ON t.rid = x.rid "
+        f"SELECT t.system, t.code, COUNT(*) FROM idx_ref x {join} idx_token t ON t.rid = x.rid "
         "WHERE x.p = 'Observation.patient' AND x.tid = ? AND x.ttype = 'Patient' AND t.p = 'Observation.code' "
         "AND t.system IS NOT NULL GROUP BY t.system, t.code ORDER BY COUNT(*) DESC, t.code LIMIT 1", (patient,))[0]
     dates = [row[0] for row in conn.rows(
-        "SELECT d.lo FROM idx_ref x JOIN idx_token t ON t.rid = x.rid JOIN idx_date d ON d.rid = x.rid "
+        f"SELECT d.lo FROM idx_ref x {join} idx_token t ON t.rid = x.rid {join} idx_date d ON d.rid = x.rid "
         "WHERE x.p = 'Observation.patient' AND x.tid = ? AND x.ttype = 'Patient' AND t.p = 'Observation.code' "
         "AND t.code = ? AND t.system = ? AND d.p = 'Observation.date' ORDER BY d.lo", (patient, code, system))]
 
@@ -173,7 +176,7 @@ def pick(conn: Rows) -> Picks:
     word = max(re.findall(r"[A-Za-z]+", display) or ["condition"], key=len).lower()
 
     encounters = [row[0] for row in conn.rows(
-        "SELECT d.lo FROM idx_ref x JOIN idx_date d ON d.rid = x.rid WHERE x.p = 'Encounter.patient' AND "
+        f"SELECT d.lo FROM idx_ref x {join} idx_date d ON d.rid = x.rid WHERE x.p = 'Encounter.patient' AND "
         "x.tid = ? AND x.ttype = 'Patient' AND d.p = 'Encounter.date' ORDER BY d.lo", (patient,))]
     unit = conn.rows(
         "SELECT code, COUNT(*) FROM idx_quantity WHERE p = 'Observation.value-quantity' AND system = ? AND "
