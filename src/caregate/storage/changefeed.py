@@ -9,11 +9,11 @@ never is. A reader wants the log *in order* and *final*: once it has passed `t`,
   in commit order and a rolled-back number is simply used again: every visible row is final.
 - PostgreSQL takes `t` from a sequence when the transaction writes its `changes` row, and transactions
   commit in any order, so a reader may see `t = 7` while `t = 6` is still in flight (or rolled back, a
-  permanent hole). Each writer takes its transaction id before its `t`, so a hole's holder is always among
-  the transactions of this database the reader's snapshot lists as in progress (`pg_current_snapshot()`). The
-  reader remembers that list with the newest `t` it saw; once none of those transactions is still running,
-  every hole at or below that `t` is final (committed since, and so visible, or never to be). Nothing is
-  timed: a change is passed over only when it provably cannot commit.
+  permanent hole). Each writer takes its transaction id before its `t`, so every holder of a `t` at or below
+  the newest one a read saw has an id below one the reader takes after that read. Once no transaction with
+  a smaller id is running in this database (the snapshot's in-progress list, `pg_current_snapshot()`, is
+  complete below its xmax), every hole up to that newest `t` is final: committed since, and so visible, or
+  never to be. Nothing is timed, and transactions of other databases in the cluster are not waited for.
 
 Writers also wake readers: PostgreSQL writers `NOTIFY caregate_changes` in their transaction (delivered
 at commit only, so a rollback wakes nobody) and readers `LISTEN`; SQLite wakes readers in the same process
@@ -38,11 +38,13 @@ CHANNEL = "caregate_changes"
 FEED_SQL = ("SELECT c.t, h.type, h.id, h.version, h.method, h.last_updated, h.deleted, h.json FROM (SELECT t "
             "FROM changes WHERE t > ? ORDER BY t LIMIT ?) c LEFT JOIN history h ON h.t = c.t ORDER BY c.t, h.rid")
 HEAD_SQL = "SELECT max(t) FROM changes"
-# The transactions in flight in this database when the statement's snapshot was taken (other databases of
-# the cluster cannot write this log, so their long transactions must not hold it back).
-_RUNNING = ("COALESCE((SELECT string_agg(x::text, ',') FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE xid(x) IN "
-            "(SELECT backend_xid FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT "
-            "NULL)), '')")
+# The transactions in flight when the statement's snapshot was taken, less those seen running in another
+# database (which cannot write this log, so their long transactions must not hold it back). Only those are
+# left out: one of ours that ended since the snapshot may have committed a `t` the snapshot cannot see.
+_RUNNING = ("(SELECT pg_snapshot_xmax(pg_current_snapshot())::text || ':' || COALESCE(string_agg(x::text, ','), '') "
+            "FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE xid(x) NOT IN (SELECT backend_xid FROM "
+            "pg_stat_activity WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL))")
+PG_NEXT_XID_SQL = "SELECT pg_current_xact_id()::text"
 PG_HEAD_SQL = f"SELECT {_RUNNING}, (SELECT max(t) FROM changes)"
 PG_FEED_SQL = ("SELECT s.running, c.t, h.type, h.id, h.version, h.method, h.last_updated, h.deleted, h.json::text "
                f"FROM (SELECT {_RUNNING} AS running) s LEFT JOIN LATERAL (SELECT t FROM changes WHERE t > %s "
@@ -149,61 +151,65 @@ class OwnConnection:
             self._drop()
 
 
-def _snapshot(text: str) -> frozenset[int]:
-    """The in-progress transaction ids a feed statement saw (`xip,xip,...`)."""
-    return frozenset(int(x) for x in text.split(",") if x)
+def _snapshot(text: str) -> tuple[int, frozenset[int]]:
+    """(xmax, in-progress ids) of what a feed statement saw (`xmax:xip,xip,...`)."""
+    xmax, _, xip = text.partition(":")
+    return int(xmax), frozenset(int(x) for x in xip.split(",") if x)
 
 
 class PostgresFeed:
     """A reader of a PostgreSQL store's log that passes a hole only once it is final (module docstring)."""
 
     def __init__(self, read: Callable[[int, int], Awaitable[tuple[str, Rows]]],
-                 newest: Callable[[], Awaitable[tuple[str, int]]], conninfo: str, after_t: int,
-                 poll_seconds: float, on_close: Callable[[], None] | None = None) -> None:
-        self._on_close = on_close
+                 newest: Callable[[], Awaitable[tuple[str, int]]], next_xid: Callable[[], Awaitable[int]],
+                 conninfo: str, after_t: int, poll_seconds: float,
+                 on_close: Callable[[], None] | None = None) -> None:
         self.cursor = after_t
         self.settling = False  # a hole is held back: look again soon
         self._read = read
         self._newest = newest
+        self._next_xid = next_xid
         self._conninfo = conninfo
         self._poll = poll_seconds
+        self._on_close = on_close
         self._settled = after_t  # every t at or below this is final
-        self._fence: tuple[frozenset[int], int] | None = None  # (running transactions, newest t then seen)
+        self._fence: tuple[int, int] | None = None  # (an xid above every holder's, the newest t then seen)
         self._listener: Any = None
         self._listen_failed = False
 
-    def _advance_fence(self, running: frozenset[int], ts: list[int]) -> None:
-        if self._fence is not None and not (self._fence[0] & running):
-            self._settled = max(self._settled, self._fence[1])
-            self._fence = None
-        if self._fence is None and ts and ts[-1] > self._settled:
-            if running:
-                self._fence = (running, ts[-1])
-            else:
-                self._settled = ts[-1]
+    @staticmethod
+    def _drained(fence_xid: int, snap: str) -> bool:
+        """Whether every transaction with an id below `fence_xid` had ended when `snap` was taken: a snapshot
+        lists the running ids below its xmax, so once xmax passes the fence the list says it all."""
+        xmax, running = _snapshot(snap)
+        return xmax > fence_xid and not any(x < fence_xid for x in running)
 
     async def head(self) -> int:
         """The newest `t` such that every change at or before it is final (waits for in-flight writers)."""
-        snap, top = await self._newest()
-        running = _snapshot(snap)
-        while running:
+        _, top = await self._newest()
+        fence = await self._next_xid()  # assigned after that read: above the id of every holder of a t <= top
+        while not self._drained(fence, (await self._newest())[0]):
             await asyncio.sleep(0.005)
-            snap, _ = await self._newest()
-            running &= _snapshot(snap)
         return top
 
     async def next(self, limit: int = 1000) -> list[Change]:
+        """Every holder of a `t` at or below the newest one seen took its transaction id before that read;
+        an id taken after the read is above them all, so once no transaction below it runs, every `t` up to
+        the newest one seen then is final (committed and visible, or never to be)."""
         snap, rows = await self._read(self.cursor, limit)
-        running = _snapshot(snap)
         rows = [r for r in rows if r[0] is not None]
         changes, ts = _changes(rows)
-        self._advance_fence(running, ts)
+        if self._fence is not None and self._drained(self._fence[0], snap):
+            self._settled = max(self._settled, self._fence[1])
+            self._fence = None
         passed = self.cursor
         for t in ts:
             if t != passed + 1 and t - 1 > self._settled:
                 break
             passed = t
         self.settling = passed != (ts[-1] if ts else self.cursor)
+        if self.settling and self._fence is None:
+            self._fence = (await self._next_xid(), ts[-1])
         self.cursor = passed
         return [c for c in changes if c.t <= passed]
 

@@ -18,7 +18,7 @@ from caregate.clock import Clock, SystemClock
 from caregate.errors import FhirError
 from caregate.search.query import SearchQuery
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
-from caregate.storage.changefeed import OwnConnection, PostgresFeed
+from caregate.storage.changefeed import PG_NEXT_XID_SQL, OwnConnection, PostgresFeed
 from caregate.storage.sql.dialect import POSTGRES
 from caregate.storage.sqlcore import SqlCore
 
@@ -83,8 +83,9 @@ class PostgresStore:
         """A reader of the change log from `after_t`, in commit order, woken by LISTEN (see `changefeed`)."""
         own = OwnConnection(self.pool.conninfo)
         return PostgresFeed(lambda a, n: own.call(lambda c: self.core.pg_feed_rows(c, a, n)),
-                            lambda: own.call(self.core.pg_newest_t), self.pool.conninfo, after_t, poll_seconds,
-                            own.close_sync)
+                            lambda: own.call(self.core.pg_newest_t),
+                            lambda: own.call(lambda c: int(c.execute(PG_NEXT_XID_SQL).fetchone()[0])),
+                            self.pool.conninfo, after_t, poll_seconds, own.close_sync)
 
     async def ping(self) -> bool:
         try:

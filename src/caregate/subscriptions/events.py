@@ -108,6 +108,7 @@ class EventIndex:
                 self.feed = await self._bootstrap()
             touched: set[str] = set()
             try:
+                held = 0
                 while True:
                     before = self.feed.cursor
                     changes = await self.feed.next(self.batch)
@@ -115,7 +116,10 @@ class EventIndex:
                         for change in _in_order(list(group)):
                             await self._apply(change, touched)
                     if self.feed.cursor == before:
-                        break
+                        if not self.feed.settling or held >= 20:
+                            break
+                        held += 1  # an earlier transaction is still in flight: it usually ends within ms
+                        await asyncio.sleep(0.005)
             finally:
                 if touched:
                     for callback in list(self._listeners):
