@@ -136,18 +136,34 @@ class AuthorizationServer:
             raise req.error("invalid_scope", "None of the requested scopes is registered for this app.")
         return req
 
-    def sign_in(self, req: AuthorizationRequest, name: str, password: str) -> str:
-        """Check the password; a ticket for the consent step (stored hashed, short-lived)."""
+    def sign_in(self, req: AuthorizationRequest, name: str, password: str) -> tuple[str, bool]:
+        """Check the password; a ticket for the next step (stored hashed, short-lived) and whether that step is
+        the second factor (users enrolled in TOTP) rather than consent."""
         user = self.service.users.verify(name, password)  # raises SignInRefused
+        second = self.service.second_factor.enrolled(user.name)
+        return self._ticket(req, user.name, "second-factor" if second else "consent"), second
+
+    def second_factor(self, ticket: str, code: str) -> str:
+        """Check the TOTP or recovery code for a ticket from `sign_in`; a consent ticket when right."""
+        data = self._load_code(f"p:{_hash(ticket)}", consume=False)
+        if data is None or data.get("stage") != "second-factor" or not self.service.users.usable(data["user"]):
+            raise SignInRefused
+        if not self.service.second_factor.verify(data["user"], code):
+            self.service.users.fail(data["user"])
+            raise SignInRefused
+        self._load_code(f"p:{_hash(ticket)}", consume=True)
+        return self._ticket(AuthorizationRequest(**data["request"]), data["user"], "consent")
+
+    def _ticket(self, req: AuthorizationRequest, user: str, stage: str) -> str:
         ticket = secrets.token_urlsafe(32)
-        data = {"request": asdict(req), "user": user.name}
-        self._store_code(f"p:{_hash(ticket)}", data, PENDING_LIFETIME)
+        self._store_code(f"p:{_hash(ticket)}", {"request": asdict(req), "user": user, "stage": stage},
+                         PENDING_LIFETIME)
         return ticket
 
     def pending(self, ticket: str) -> tuple[AuthorizationRequest, User, str]:
         """The request, user and scope a consent ticket stands for."""
         data = self._load_code(f"p:{_hash(ticket)}", consume=False)
-        if data is None:
+        if data is None or data.get("stage") != "consent":
             raise SignInRefused
         req = AuthorizationRequest(**data["request"])
         user = self.service.users.get(data["user"])

@@ -71,6 +71,25 @@ class UserDirectory:
                            "ORDER BY created, name")
         return [_user(r) for r in rows]
 
+    def usable(self, name: str) -> bool:
+        """Neither disabled nor locked out at this moment."""
+        row = self.db.one("SELECT disabled, locked_until FROM auth_users WHERE name = ?", (name,))
+        return row is not None and not row[0] and row[1] <= int(self.now())
+
+    def fail(self, name: str) -> None:
+        """Count a failed attempt that is not the password's (a wrong second-factor code)."""
+        with self.db.connect() as c:
+            row = c.one("SELECT failures FROM auth_users WHERE name = ?", (name,))
+            if row is not None:
+                self._count_failure(c, name, row[0], int(self.now()))
+
+    @staticmethod
+    def _count_failure(c, name: str, failures: int, now: int) -> None:
+        failures += 1
+        locked = now + LOCK_SECONDS if failures >= MAX_FAILURES else 0
+        c.run("UPDATE auth_users SET failures = ?, locked_until = ? WHERE name = ?",
+              (0 if locked else failures, locked, name))
+
     def disable(self, name: str) -> bool:
         return self.db.run("UPDATE auth_users SET disabled = 1 WHERE name = ?", (name,)) > 0
 
@@ -91,10 +110,7 @@ class UserDirectory:
             if row is None or row[1] or row[3] > now:
                 refused = True
             elif not ok:
-                failures = row[2] + 1
-                locked = now + LOCK_SECONDS if failures >= MAX_FAILURES else 0
-                c.run("UPDATE auth_users SET failures = ?, locked_until = ? WHERE name = ?",
-                      (0 if locked else failures, locked, name))
+                self._count_failure(c, name, row[2], now)
                 refused = True
             elif row[2]:
                 c.run("UPDATE auth_users SET failures = 0 WHERE name = ?", (name,))

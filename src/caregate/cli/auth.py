@@ -99,9 +99,11 @@ def users() -> None:
 @click.option("--org", default=None, metavar="ODS", help="The staff user's organisation (ODS code).")
 @click.option("--role", "roles", multiple=True, metavar="CODE",
               help="A national RBAC job-role code (e.g. R8000) or researcher/admin (repeatable).")
+@click.option("--totp", is_flag=True, help="Require an authenticator-app code at sign-in; prints the secret, "
+                                           "its otpauth:// URI and recovery codes once.")
 @database_option
 def users_add(name: str, password_stdin: bool, patient: str | None, practitioner: str | None, org: str | None,
-              roles: tuple[str, ...], database: str | None) -> None:
+              roles: tuple[str, ...], totp: bool, database: str | None) -> None:
     """Add a user (a patient or a member of staff)."""
     if patient and (practitioner or org):
         raise click.UsageError("--patient and --practitioner/--org describe different kinds of user.")
@@ -112,12 +114,17 @@ def users_add(name: str, password_stdin: bool, patient: str | None, practitioner
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise click.UsageError("No password was given on standard input.")
+    service = _service(database)
     try:
-        _service(database).users.add(name, password, patient=patient, practitioner=practitioner, org=org,
-                                     roles=roles)
+        service.users.add(name, password, patient=patient, practitioner=practitioner, org=org, roles=roles)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"added {name}")
+    if totp:
+        secret, uri, codes = service.second_factor.enrol(name)
+        click.echo(f"authenticator secret: {secret}")
+        click.echo(f"authenticator URI: {uri}")
+        click.echo("recovery codes (each works once): " + " ".join(codes))
 
 
 @users.command("list")

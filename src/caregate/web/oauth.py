@@ -16,14 +16,15 @@ from starlette.types import Receive, Scope, Send
 from caregate.auth.errors import OAuthError
 from caregate.auth.server import AuthorizationServer, PageError, RedirectError
 from caregate.auth.users import SignInRefused
-from caregate.web.signin_pages import consent_page, error_page, sign_in_page
+from caregate.web.signin_pages import code_page, consent_page, error_page, sign_in_page
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _PAGE_HEADERS = {**_NO_STORE, "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
                  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"}
 SMART_PATH = "/fhir/.well-known/smart-configuration"
 PATHS = frozenset({"/.well-known/openid-configuration", SMART_PATH, "/auth/jwks", "/auth/authorize",
-                   "/auth/consent", "/auth/token", "/auth/revoke", "/auth/introspect", "/auth/register"})
+                   "/auth/consent", "/auth/verify", "/auth/token", "/auth/revoke", "/auth/introspect",
+                   "/auth/register"})
 MAX_FORM = 64 * 1024
 
 
@@ -57,6 +58,8 @@ class OAuthWeb:
             return await self._authorize(request, method)
         if path == "/auth/consent":
             return await self._consent(request, method)
+        if path == "/auth/verify":
+            return await self._verify(request, method)
         if method != "POST":
             raise OAuthError("invalid_request", f"{path} takes POST.", 405)
         if path == "/auth/register":
@@ -91,13 +94,31 @@ class OAuthWeb:
         if method == "GET" or "username" not in params:
             return _page(sign_in_page(params, name))
         try:
-            ticket = await anyio.to_thread.run_sync(self.server.sign_in, req, params.get("username", ""),
-                                                    params.get("password", ""))
+            ticket, second = await anyio.to_thread.run_sync(self.server.sign_in, req, params.get("username", ""),
+                                                            params.get("password", ""))
         except SignInRefused:
             return _page(sign_in_page(params, name, "The user name or password is not right, or the account is "
                                                     "locked for a while after too many attempts."), 401)
-        _, user, scope = await anyio.to_thread.run_sync(self.server.pending, ticket)
-        return _page(consent_page(ticket, name, user.name, scope))
+        if second:
+            return _page(code_page(ticket))
+        return await self._consent_page(ticket)
+
+    async def _consent_page(self, ticket: str) -> Response:
+        req, user, scope = await anyio.to_thread.run_sync(self.server.pending, ticket)
+        client = self.server.service.clients.get(req.client_id)
+        return _page(consent_page(ticket, client.name if client else req.client_id, user.name, scope))
+
+    async def _verify(self, request: Request, method: str) -> Response:
+        if method != "POST":
+            return _page(error_page("Start again from the app."), 405)
+        form = await _form(request)
+        try:
+            ticket = await anyio.to_thread.run_sync(self.server.second_factor, form.get("ticket", ""),
+                                                    form.get("code", ""))
+        except SignInRefused:
+            return _page(code_page(form.get("ticket", ""), "The code is not right or was already used, or the "
+                                                           "sign-in has expired; try again or start again."), 401)
+        return await self._consent_page(ticket)
 
     async def _consent(self, request: Request, method: str) -> Response:
         if method != "POST":

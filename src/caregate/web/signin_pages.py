@@ -61,6 +61,20 @@ def sign_in_page(params: dict[str, str], app_name: str, error: str | None = None
                            f'<button type="submit">Sign in</button></form>')
 
 
+def code_page(ticket: str, error: str | None = None) -> str:
+    """The second step for users with an authenticator app: a six-digit code, or a recovery code."""
+    alert = (f'<div class="error" role="alert" id="error-summary"><h2>There is a problem</h2><p>{escape(error)}</p>'
+             "</div>") if error else ""
+    described = ' aria-describedby="code-hint error-summary"' if error else ' aria-describedby="code-hint"'
+    return page("Enter your security code", f"{alert}"
+                f'<form method="post" action="/auth/verify">'
+                f'<input type="hidden" name="ticket" value="{escape(ticket)}">'
+                f'<label for="code">Security code</label><p id="code-hint">The 6-digit code from your authenticator '
+                f"app, or one of your recovery codes.</p>"
+                f'<input type="text" id="code" name="code" autocomplete="one-time-code" required{described}>'
+                f'<button type="submit">Continue</button></form>')
+
+
 def consent_page(ticket: str, app_name: str, user: str, scope: str) -> str:
     items = "".join(f"<li>{escape(describe(s))} <small>({escape(s)})</small></li>" for s in scope.split())
     return page("Allow access?", f"<p>Signed in as <strong>{escape(user)}</strong>.</p>"
