@@ -33,7 +33,7 @@ log = logging.getLogger("caregate.subscriptions")
 class Policy:
     """Timings and limits of delivery; the defaults suit production, tests shorten them."""
 
-    poll_seconds: float = 0.25  # how often each worker looks at the change log
+    poll_seconds: float = 0.25  # how often each worker looks at the change log when no commit wakes it
     lease_seconds: float = 1.0  # how often a worker without the lease tries to take it
     backoff_base: float = 1.0
     backoff_max: float = 300.0
