@@ -208,6 +208,10 @@ CASES = [
             "resourceType": "Composition", "id": "1", "status": "final", "type": {"text": "t"}, "date": "2024",
             "title": "t", "author": [{"reference": "Practitioner/9"}]}}]}, "error", "not-found",
      "Bundle.entry[0].resource.author[0]"),
+    ("coding system as an array", _with(PATIENT, ("maritalStatus",), {"coding": [{"system": ["x"], "code": "M"}]}),
+     "error", "structure", "Patient.maritalStatus.coding[0].system"),
+    ("contained not an array", _with(PATIENT, ("contained",), 7) | {"managingOrganization": {"reference": "#o"}},
+     "error", "structure", "Patient.contained"),
     ("bundle invariant (bdl-3)", {"resourceType": "Bundle", "type": "collection", "entry": [
         {"request": {"method": "GET", "url": "Patient"}}]}, "error", "invariant", "Bundle"),
 ]

@@ -40,6 +40,11 @@ def _in(expansion: dict[str, frozenset[str]], system: str | None, code: str) -> 
     return grammar is not None and system in expansion and grammar.fullmatch(code) is not None
 
 
+def _system(value: dict) -> str | None:
+    system = value.get("system")
+    return system if isinstance(system, str) else None  # a malformed system is reported by the walk
+
+
 def _codings(type_code: str, value: object) -> list[tuple[str | None, str, str]]:
     """(system, code, relative location) of every coded value in an element's value."""
     if type_code == "code":
@@ -48,16 +53,16 @@ def _codings(type_code: str, value: object) -> list[tuple[str | None, str, str]]
         return []
     if type_code in ("Coding",):
         code = value.get("code")
-        return [(value.get("system"), code, "")] if isinstance(code, str) else []
+        return [(_system(value), code, "")] if isinstance(code, str) else []
     if type_code == "CodeableConcept":
         out = []
         codings = value.get("coding")
         for i, coding in enumerate(codings if isinstance(codings, list) else ()):
             if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-                out.append((coding.get("system"), coding["code"], f".coding[{i}]"))
+                out.append((_system(coding), coding["code"], f".coding[{i}]"))
         return out
     if type_code in ("Quantity",) and isinstance(value.get("code"), str):
-        return [(value.get("system"), value["code"], ".code")]
+        return [(_system(value), value["code"], ".code")]
     return []
 
 

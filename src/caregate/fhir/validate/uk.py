@@ -24,7 +24,7 @@ _ODS = re.compile(r"[A-Z0-9]+")
 def check_identifier(identifier: dict, loc: str, report: Report) -> None:
     system = identifier.get("system")
     value = identifier.get("value")
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not isinstance(system, str):
         return
     if system == nhs_number.SYSTEM:
         if not (len(value) == 10 and value.isdigit()):

@@ -286,7 +286,8 @@ def _reference(run: Run, ref: dict, targets: tuple[str, ...], where: str, parent
 def _contained_type(node: Node | None, id_: str) -> str | None:
     while node is not None:
         if node.data.__class__ is dict and "resourceType" in node.data:
-            for res in node.data.get("contained") or ():
+            contained = node.data.get("contained")
+            for res in contained if contained.__class__ is list else ():
                 if isinstance(res, dict) and res.get("id") == id_:
                     rtype = res.get("resourceType")
                     return rtype if isinstance(rtype, str) else None
