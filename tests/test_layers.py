@@ -12,6 +12,7 @@ LAYERS = {
     "fhir": 2, "synth": 2,
     "search": 3,
     "storage": 4, "policy": 4,
+    "audit": 5,
     "interactions": 6,
     "bulkload": 7, "subscriptions": 7, "check": 7, "auth": 7,
     "web": 8,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from caregate import __version__
+from caregate.cli.audit import audit
 from caregate.cli.auth import clients, token, users
 from caregate.cli.check import check
 from caregate.cli.explain import explain
@@ -31,6 +32,7 @@ cli.add_command(users)
 cli.add_command(token)
 cli.add_command(check)
 cli.add_command(validate)
+cli.add_command(audit)
 
 
 def main() -> None:

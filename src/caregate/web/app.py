@@ -67,6 +67,8 @@ class Root:
                     await self.fhir.subscriptions.service.stop()
                 if self.fhir.bearer is not None:
                     self.fhir.bearer.close()
+                if self.fhir.audit is not None:
+                    self.fhir.audit.close()
                 await self.fhir.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -14,16 +14,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from caregate.audit import AuditLog, audit_event
 from caregate.auth.bearer import BearerValidator
+from caregate.clock import SystemClock, instant
 from caregate.errors import FhirError, incorrect
 from caregate.fhir.xmlformat import FhirFormatError, parse_xml
 from caregate.interactions import capabilities, create, delete, history, patch, read, search, transaction, update
 from caregate.interactions import validation as validation_op
+from caregate.interactions.audit_search import read_audit, search_audit
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.guard import permit_everything
 from caregate.policy import Actor
 from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore
+from caregate.web import audit as audit_facts
 from caregate.web.authn import OPEN_PATHS, authenticate
 from caregate.web.render import JSON, Format, error_response, json_response, render
 from caregate.web.subscriptions import SubscriptionWeb
@@ -46,6 +50,7 @@ class FhirApi:
         self.started = started
         self.subscriptions: SubscriptionWeb | None = None  # the Subscriptions backport, when wired in
         self.bearer: BearerValidator | None = None  # None: no authentication (--no-auth)
+        self.audit: AuditLog | None = None  # None: interactions are not audited
         self.security: dict | None = None  # CapabilityStatement.rest.security when authentication is on
         self._capabilities: bytes | None = None
 
@@ -63,7 +68,24 @@ class FhirApi:
             log.exception("unhandled error", extra={"fields": {"route": scope.get("route_template")}})
             response = error_response(FhirError("fault", "The server failed to process the request; "
                                                          "the error has been logged."), out)
+        if self.audit is not None:
+            response = await self._audited(request, scope, response, out)
         await response(scope, receive, send)
+
+    async def _audited(self, request: Request, scope: Scope, response: Response, out: Format) -> Response:
+        """Commit the request's AuditEvent before its response goes out; no audit record, no response."""
+        assert self.audit is not None
+        facts = audit_facts.access(scope, scope.get("caregate.actor"), response.status_code,
+                                   instant(SystemClock().now()), request.headers.get(audit_facts.PURPOSE_HEADER),
+                                   getattr(request, "_body", None), getattr(response, "body", None),
+                                   response.headers.get("location"))
+        try:
+            await self.audit.record(audit_event(facts, self.base_url), facts.patients)
+        except Exception:
+            log.exception("audit record not written", extra={"fields": {"route": scope.get("route_template")}})
+            return error_response(FhirError("fault", "The request could not be audited, so it is not answered."),
+                                  out)
+        return response
 
     def _ctx(self, prefer: dict[str, str], actor: Actor | None = None) -> RequestContext:
         return RequestContext(self.store, self.registry, self.base_url, prefer.get("handling") == "strict",
@@ -81,6 +103,7 @@ class FhirApi:
         actor = None
         if self.bearer is not None and tuple(seg) not in OPEN_PATHS:
             actor = authenticate(self.bearer, request.headers)
+            scope["caregate.actor"] = actor
         ctx = self._ctx(prefer, actor)
 
         def route(template: str) -> None:
@@ -112,6 +135,13 @@ class FhirApi:
         if n == 1 and head == "_search" and method == "POST":
             route("/fhir/_search")
             return render(await search.search(ctx, None, params + await _form(request)), self.base_url, ret, out)
+        if head == "AuditEvent" and self.audit is not None:  # the audit trail, not the resource store
+            route("/fhir/{type}" if n == 1 else "/fhir/{type}/{id}")
+            if method != "GET" or n > 2:
+                raise FhirError("not-allowed", "AuditEvents are written by the server only; read or search them.")
+            if n == 1:
+                return render(await search_audit(ctx, self.audit, params), self.base_url, ret, out)
+            return render(await read_audit(ctx, self.audit, seg[1]), self.base_url, ret, out)
         if n == 1:
             route("/fhir/{type}")
             if method == "GET":
@@ -184,6 +214,8 @@ class FhirApi:
             cs = capabilities.capability_statement(self.registry, self.base_url, self.started, topics)
             if self.security is not None:
                 cs["rest"][0]["security"] = self.security
+            if self.audit is not None:
+                audit_facts.declare(cs)
             self._capabilities = orjson.dumps(cs)
         return self._capabilities
 

@@ -1,0 +1,110 @@
+"""Gathering the facts of one FHIR request for its AuditEvent: the interaction, the patients, the resource.
+
+The patients are found in what went over the wire (the path, the query, the request and response bodies) by
+looking for references to Patient resources, in JSON and XML alike: whatever a response carried about a
+patient is what was disclosed, whichever interaction or include produced it.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.types import Scope
+
+from caregate.audit import Access
+from caregate.policy import Actor
+
+_ID = rb"([A-Za-z0-9\-.]{1,64})"
+_PATIENT_IN_BODY = re.compile(
+    rb'"reference"\s*:\s*"(?:[^"]*/)?Patient/' + _ID + rb'["/]'
+    rb'|"fullUrl"\s*:\s*"[^"]*/Patient/' + _ID + rb'"'
+    rb'|"resourceType"\s*:\s*"Patient"\s*,\s*"id"\s*:\s*"' + _ID + rb'"'
+    rb'|<reference value="(?:[^"]*/)?Patient/' + _ID + rb'["/]'
+    rb'|<fullUrl value="[^"]*/Patient/' + _ID + rb'"')
+_PATIENT_IN_TEXT = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})")
+_PATIENT_PARAMS = ("patient", "subject", "beneficiary")
+PURPOSE_HEADER = "x-purpose-of-use"
+_PURPOSE = re.compile(r"[A-Z]{2,12}")
+
+
+def interaction(method: str, seg: list[str]) -> str:
+    """The restful-interaction code of a request, by the URL grammar of http.html."""
+    n = len(seg)
+    if n and seg[-1].startswith("$"):
+        return "operation"
+    if n == 0:
+        return "transaction" if method == "POST" else "search-system"
+    if n == 1 and seg[0] == "metadata":
+        return "capabilities"
+    if n == 1 and seg[0] == "_history":
+        return "history-system"
+    if n == 1 and seg[0] == "_search":
+        return "search-system"
+    if n == 1:
+        return {"POST": "create", "PUT": "update", "DELETE": "delete"}.get(method, "search-type")
+    if n == 2 and seg[1] == "_search":
+        return "search-type"
+    if n == 2 and seg[1] == "_history":
+        return "history-type"
+    if n == 2:
+        return {"PUT": "update", "DELETE": "delete", "PATCH": "patch"}.get(method, "read")
+    if n == 3 and seg[2] == "_history":
+        return "history-instance"
+    if n == 4 and seg[2] == "_history":
+        return "vread"
+    return "search-type"  # a compartment search
+
+
+def access(scope: Scope, actor: Actor | None, status: int, recorded: str, purpose: str | None,
+           request_body: bytes | None, response_body: bytes | None, location: str | None) -> Access:
+    path = scope["path"]
+    rest = path[path.find("/fhir") + 5:] if "/fhir" in path else path
+    seg = [s for s in rest.split("/") if s]
+    raw_qs = scope.get("query_string", b"").decode("utf-8", "replace")
+    params = parse_qsl(raw_qs, keep_blank_values=True) if raw_qs else []
+    kind = interaction(scope["method"], seg)
+    patients: dict[str, None] = {}
+    for found in _PATIENT_IN_TEXT.findall("/".join(seg[:2])):
+        patients[found] = None
+    for name, value in params:
+        base = name.split(":")[0].split(".")[0]
+        if base in _PATIENT_PARAMS or (base == "_id" and seg[:1] == ["Patient"]):
+            for item in value.split(","):
+                if base != "_id" and "/" in item and not item.startswith("Patient/"):
+                    continue
+                item = item.removeprefix("Patient/")
+                if item and re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", item):
+                    patients[item] = None
+        else:
+            for found in _PATIENT_IN_TEXT.findall(value):
+                patients[found] = None
+    for body in (request_body, response_body):
+        if body:
+            for match in _PATIENT_IN_BODY.finditer(body):
+                patients[next(g for g in match.groups() if g).decode()] = None
+    if location:
+        for found in _PATIENT_IN_TEXT.findall(location):
+            patients[found] = None
+    what = f"{seg[0]}/{seg[1]}" if len(seg) >= 2 and not seg[1].startswith(("_", "$")) else None
+    query = urlencode(params) if kind.startswith("search") and params else None
+    asserted = purpose.strip().upper() if purpose else "TREAT"
+    client = scope.get("client")
+    return Access(kind, status, recorded, actor, asserted if _PURPOSE.fullmatch(asserted) else "TREAT",
+                  list(patients), what, query, client[0] if client else None)
+
+
+
+def declare(statement: dict) -> None:
+    """Declare AuditEvent as the audit trail serves it: read and search by patient, written by the server only."""
+    for resource in statement["rest"][0]["resource"]:
+        if resource["type"] == "AuditEvent":
+            for key in ("versioning", "readHistory", "updateCreate", "conditionalCreate", "conditionalUpdate",
+                        "conditionalDelete", "conditionalRead", "searchInclude", "searchRevInclude", "operation"):
+                resource.pop(key, None)
+            resource["interaction"] = [{"code": "read"}, {"code": "search-type"}]
+            resource["searchParam"] = [{"name": "patient", "type": "reference",
+                                        "definition": "http://hl7.org/fhir/SearchParameter/AuditEvent-patient",
+                                        "documentation": "Every access to this patient's record, newest first."}]
+            resource["documentation"] = ("The tamper-evident audit trail: one AuditEvent per interaction, "
+                                         "hash-chained; a patient token reads only its own patient's events.")
