@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:  # for tests.pgcluster, whatever the working direc
 
 from bench.report import Row, render_text, table  # noqa: E402
 
-SECTIONS = ("index", "ingest", "read", "crud", "memory", "fhirpath", "validate", "auth", "subscriptions")
+SECTIONS = ("index", "ingest", "read", "crud", "memory", "fhirpath", "validate", "auth", "subscriptions", "audit")
 OUT = ROOT / "bench" / "out"
 WIDTH = 220  # columns of the saved table: every figure and note on as few lines as possible
 
@@ -128,6 +128,12 @@ def _plan(sizes: Sizes, scratch: Path) -> dict[str, Callable[[], list[Row]]]:
 
         return auth.run(500 if sizes.read_patients < NORMAL.read_patients else 4000)
 
+    def audit() -> list[Row]:
+        from bench import audit
+
+        quick = sizes.read_patients < NORMAL.read_patients
+        return audit.run(500 if quick else 2000, 1.5 if quick else 6.0)
+
     def subscriptions() -> list[Row]:
         from bench import subscriptions
 
@@ -136,7 +142,7 @@ def _plan(sizes: Sizes, scratch: Path) -> dict[str, Callable[[], list[Row]]]:
                                  min(sizes.seconds, 10.0), scratch, throughput_s=1.0 if quick else 3.0)
 
     return {"index": index, "ingest": ingest, "read": read, "crud": crud, "memory": memory, "fhirpath": fhirpath,
-            "validate": validate, "auth": auth, "subscriptions": subscriptions}
+            "validate": validate, "auth": auth, "subscriptions": subscriptions, "audit": audit}
 
 
 def _commit() -> str:

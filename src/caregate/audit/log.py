@@ -60,7 +60,11 @@ class AuditLog:
         path = self.url[len("sqlite:///"):]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA synchronous=FULL")  # a commit is on disk before the response goes out
+        conn.execute("PRAGMA journal_mode=WAL")
+        # As the resource store: a commit is in the write-ahead log before the response goes out, so it survives
+        # the server process crashing; surviving a power cut as well needs PostgreSQL (or synchronous=FULL).
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
         for stmt in DDL:
             conn.execute(stmt)
         return conn
