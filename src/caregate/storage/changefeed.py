@@ -38,12 +38,14 @@ CHANNEL = "caregate_changes"
 FEED_SQL = ("SELECT c.t, h.type, h.id, h.version, h.method, h.last_updated, h.deleted, h.json FROM (SELECT t "
             "FROM changes WHERE t > ? ORDER BY t LIMIT ?) c LEFT JOIN history h ON h.t = c.t ORDER BY c.t, h.rid")
 HEAD_SQL = "SELECT max(t) FROM changes"
-# The transactions in flight when the statement's snapshot was taken, less those seen running in another
-# database (which cannot write this log, so their long transactions must not hold it back). Only those are
-# left out: one of ours that ended since the snapshot may have committed a `t` the snapshot cannot see.
+# The transactions in flight when the statement's snapshot was taken, less those seen running where they
+# cannot write this log: in another database, or in a process that is not a client (autovacuum's ANALYZE
+# holds a transaction id for as long as it reads a table). Only those are left out: one of ours that ended
+# since the snapshot may have committed a `t` the snapshot cannot see.
 _RUNNING = ("(SELECT pg_snapshot_xmax(pg_current_snapshot())::text || ':' || COALESCE(string_agg(x::text, ','), '') "
             "FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE xid(x) NOT IN (SELECT backend_xid FROM "
-            "pg_stat_activity WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL))")
+            "pg_stat_activity WHERE backend_xid IS NOT NULL AND (datname IS DISTINCT FROM current_database() "
+            "OR backend_type <> 'client backend')))")
 PG_NEXT_XID_SQL = "SELECT pg_current_xact_id()::text"
 PG_HEAD_SQL = f"SELECT {_RUNNING}, (SELECT max(t) FROM changes)"
 PG_FEED_SQL = ("SELECT s.running, c.t, h.type, h.id, h.version, h.method, h.last_updated, h.deleted, h.json::text "
