@@ -48,6 +48,8 @@ async def test_reads_searches_writes_and_refusals_are_audited(client: httpx.Asyn
     assert read["type"]["code"] == "rest" and read["recorded"].endswith("Z")
     assert events[4]["agent"][0]["purposeOfUse"][0]["coding"][0]["code"] == "TREAT"  # the default
     assert [_codes(e) for e in await _log(client, "nobody")] == [("read", "R", "4")]  # the 404 is audited
+    by_id = (await client.get(f"/fhir/AuditEvent?_id={read['id']}")).json()
+    assert [e["resource"]["id"] for e in by_id["entry"]] == [read["id"]]
 
     result = CliRunner().invoke(cli, ["audit", "verify", "--database", database_url])
     assert result.exit_code == 0, result.output

@@ -145,15 +145,19 @@ class AuditLog:
             cur.executemany(self._sql("INSERT INTO audit_patient (patient, seq) VALUES (?, ?)"), patients)
 
     # reading ------------------------------------------------------------------------------------------------
-    def about(self, patient: str | None, count: int) -> tuple[int, list[dict]]:
-        """The newest `count` events naming `patient` (every event when None), and how many there are."""
-        if patient is None:
-            total = self._rows("SELECT COUNT(*) FROM audit_event")[0][0]
-            rows = self._rows("SELECT json FROM audit_event ORDER BY seq DESC LIMIT ?", (count,))
-        else:
-            total = self._rows("SELECT COUNT(*) FROM audit_patient WHERE patient = ?", (patient,))[0][0]
-            rows = self._rows("SELECT e.json FROM audit_patient p JOIN audit_event e ON e.seq = p.seq "
-                              "WHERE p.patient = ? ORDER BY p.seq DESC LIMIT ?", (patient, count))
+    def about(self, patient: str | None, count: int, ids: list[int] | None = None) -> tuple[int, list[dict]]:
+        """The newest `count` events naming `patient` (every event when None), limited to `ids` when given,
+        and how many match."""
+        where, args = [], []
+        if patient is not None:
+            where.append("e.seq IN (SELECT p.seq FROM audit_patient p WHERE p.patient = ?)")
+            args.append(patient)
+        if ids is not None:
+            where.append(f"e.seq IN ({', '.join('?' for _ in ids)})" if ids else "1 = 0")
+            args.extend(ids)
+        cond = f" WHERE {' AND '.join(where)}" if where else ""
+        total = self._rows(f"SELECT COUNT(*) FROM audit_event e{cond}", tuple(args))[0][0]
+        rows = self._rows(f"SELECT e.json FROM audit_event e{cond} ORDER BY e.seq DESC LIMIT ?", (*args, count))
         return total, [orjson.loads(r[0]) for r in rows]
 
     def get(self, id_: str) -> dict | None:

@@ -1,7 +1,7 @@
 """`GET [base]/AuditEvent?patient=X`: the access log of a patient's record ("who looked at my record").
 
 AuditEvents live in the audit chain's own table, not in the resource store, so this search answers only
-`patient`, `_count` and `_sort=-date` (newest first, the only order offered). A reader confined to one
+`patient`, `_id`, `_count` and `_sort=-date` (newest first, the only order offered). A reader confined to one
 patient (a `patient/` token) sees only the events naming that patient, and in each of them only the entity
 naming them: the other patients a clinician's search touched, the resources and the query are removed and the
 event carries the REDACTED security label.
@@ -18,20 +18,25 @@ from caregate.interactions.guard import permit
 
 REDACTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "REDACTED",
             "display": "redacted"}
-_ALLOWED = {"patient", "_count", "_sort", "_format", "_pretty"}
+_ALLOWED = {"patient", "_id", "_count", "_sort", "_format", "_pretty"}
 
 
 async def search_audit(ctx: RequestContext, log: AuditLog, params: list[tuple[str, str]]) -> Result:
     decision = permit(ctx, "AuditEvent", "search-type")
     patient: str | None = None
     count = ctx.page_default
+    ids: list[int] | None = None
     for name, value in params:
         if name not in _ALLOWED:
-            raise incorrect(f"AuditEvent search supports patient, _count and _sort=-date; not {name!r}.", name)
+            raise incorrect(f"AuditEvent search supports patient, _id, _count and _sort=-date; not {name!r}.",
+                            name)
         if name == "patient":
             patient = value.removeprefix("Patient/")
             if not patient or "," in patient or "/" in patient:
                 raise incorrect("patient takes one patient id.", "patient")
+        elif name == "_id":
+            wanted = [int(v) for v in value.split(",") if v.isdigit() and len(v) <= 18]  # ids are sequence numbers
+            ids = wanted if ids is None else [i for i in ids if i in wanted]
         elif name == "_count":
             if not value.isdigit():
                 raise incorrect("_count must be a whole number.", "_count")
@@ -44,7 +49,7 @@ async def search_audit(ctx: RequestContext, log: AuditLog, params: list[tuple[st
             patient = own
         elif patient != own:  # another patient's log does not exist for this reader
             return Result(body=_bundle(ctx, 0, []))
-    total, events = await asyncio.to_thread(log.about, patient, count)
+    total, events = await asyncio.to_thread(log.about, patient, count, ids)
     if own is not None:
         events = [_redact(e, own) for e in events]
     return Result(body=_bundle(ctx, total, events))

@@ -103,7 +103,9 @@ def declare(statement: dict) -> None:
                         "conditionalDelete", "conditionalRead", "searchInclude", "searchRevInclude", "operation"):
                 resource.pop(key, None)
             resource["interaction"] = [{"code": "read"}, {"code": "search-type"}]
-            resource["searchParam"] = [{"name": "patient", "type": "reference",
+            resource["searchParam"] = [{"name": "_id", "type": "token",
+                                        "definition": "http://hl7.org/fhir/SearchParameter/Resource-id"},
+                                       {"name": "patient", "type": "reference",
                                         "definition": "http://hl7.org/fhir/SearchParameter/AuditEvent-patient",
                                         "documentation": "Every access to this patient's record, newest first."}]
             resource["documentation"] = ("The tamper-evident audit trail: one AuditEvent per interaction, "
