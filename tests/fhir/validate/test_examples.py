@@ -16,6 +16,7 @@ import base64
 import hashlib
 import io
 import tarfile
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -53,7 +54,10 @@ KNOWN_DEFECTS = {
 
 @pytest.fixture(scope="module")
 def examples(request: pytest.FixtureRequest) -> list[tuple[str, dict]]:
-    cache = Path(request.config.cache.mkdir("hl7.fhir.r4.examples-4.0.1"))
+    store = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    cache = Path(store.mkdir("hl7.fhir.r4.examples-4.0.1")) if store is not None else Path(
+        tempfile.gettempdir()) / "caregate-tests" / "hl7.fhir.r4.examples-4.0.1"
+    cache.mkdir(parents=True, exist_ok=True)
     archive = cache / "package.tgz"
     if not archive.exists():
         try:
