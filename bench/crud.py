@@ -24,6 +24,7 @@ import orjson
 from bench.http import Connection, Response
 from bench.procs import CaregateServer, cpu_seconds
 from bench.report import Row, Target
+from caregate.fhir.nhs_number import check_digit
 
 CLIENTS = 16
 RPS_TARGET = 1_500.0
@@ -48,6 +49,16 @@ _CLAIM_TYPE = "http://terminology.hl7.org/CodeSystem/claim-type"
 _SNOMED = "http://snomed.info/sct"
 
 
+def _nhs_number(c: int, n: int) -> str:
+    """A test-range (999) NHS number with a valid Modulus 11 check digit: the server validates every write."""
+    for step in range(11):
+        nine = f"999{(c * 7919 + n + step) % 1_000_000:06d}"
+        digit = check_digit(nine)
+        if digit is not None:
+            return nine + str(digit)
+    raise AssertionError("unreachable: one in eleven prefixes has no check digit")
+
+
 def _builders() -> list[tuple[str, Any]]:
     """The nine resources of a visit as (type, builder(client, cycle, ids)), in an order where every reference
     points to a resource created earlier in the same cycle, whose server-assigned id is in `ids`."""
@@ -70,7 +81,7 @@ def _builders() -> list[tuple[str, Any]]:
 
     def patient(c: int, n: int, ids: dict[str, str]) -> Resource:
         return {"resourceType": "Patient", "active": True,
-                "identifier": [{"system": _NHS_NUMBER, "value": f"999{c:02d}{n:05d}"[:10]}],
+                "identifier": [{"system": _NHS_NUMBER, "value": _nhs_number(c, n)}],
                 "name": [{"use": "official", "family": "Khan", "given": ["Aisha"]}],
                 "gender": "female", "birthDate": "1984-03-12",
                 "generalPractitioner": [_ref("Organization", ids["Organization"])]}
