@@ -85,10 +85,10 @@ class Courier:
                     if tracked is None:
                         await state.drop_checkpoint(self.store, self.sub_id)
                     return
+                self.wake.clear()  # before the work: a wake-up while it runs (new events) must not be lost
                 await self._sync(tracked)
                 delay = await self._work(tracked)
                 await self._save(force=False)
-                self.wake.clear()
                 if delay is None or delay > 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.wake.wait(), timeout=delay)
