@@ -29,7 +29,8 @@ async def test_reads_searches_writes_and_refusals_are_audited(client: httpx.Asyn
     obs = {"resourceType": "Observation", "status": "final", "code": {"text": "pulse"},
            "subject": {"reference": "Patient/ann"}}
     assert (await client.post("/fhir/Observation", json=obs, headers={"Prefer": "return=minimal"})).status_code == 201
-    assert (await client.get("/fhir/Patient/ann", headers={"X-Purpose-Of-Use": "ETREAT"})).status_code == 200
+    glass = {"X-Purpose-Of-Use": "ETREAT", "X-Break-Glass-Reason": "collapsed in A&E"}
+    assert (await client.get("/fhir/Patient/ann", headers=glass)).status_code == 200
     assert (await client.get("/fhir/Observation?code:text=pulse")).status_code == 200
     assert (await client.get("/fhir/Observation?subject=Patient/ann&bad-param=1",
                              headers={"Prefer": "handling=strict"})).status_code == 400

@@ -34,12 +34,13 @@ class Access:
     status: int  # the HTTP status answered
     recorded: str  # when, as a FHIR instant
     actor: Actor | None = None  # None: no token (anonymous, or authentication off)
-    purpose: str = "TREAT"  # v3 PurposeOfUse asserted with X-Purpose-Of-Use
+    purpose: str | None = "TREAT"  # v3 PurposeOfUse; None when the request was refused before it was accepted
     patients: list[str] = field(default_factory=list)  # ids of every patient whose data was touched
     what: str | None = None  # `Type/id` of the resource concerned
     query: str | None = None  # the search query string, for searches
     address: str | None = None  # the client's network address
     description: str | None = None  # what was asked, in words (method and path, no query values)
+    break_glass_reason: str | None = None  # why emergency access (purpose ETREAT) was asserted
 
 
 def outcome_code(status: int) -> str:
@@ -57,7 +58,7 @@ def audit_event(access: Access, source: str) -> dict:
         "recorded": access.recorded,
         "outcome": outcome_code(access.status),
         "outcomeDesc": f"HTTP {access.status}",
-        "agent": _agents(access),
+        "agent": [{k: v for k, v in agent.items() if v is not None} for agent in _agents(access)],
         "source": {"observer": {"display": source},
                    "type": [{"system": SOURCE_TYPE, "code": "4", "display": "Application Server"}]},
     }
@@ -74,13 +75,18 @@ def audit_event(access: Access, source: str) -> dict:
     if access.description:
         entities.append({"description": access.description,
                          "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"}})
+    if access.break_glass_reason is not None:  # flagged: the event's own purpose and the reason given
+        event["purposeOfEvent"] = [{"coding": [{"system": PURPOSE, "code": access.purpose}]}]
+        entities.append({"type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
+                         "description": "break-glass",
+                         "detail": [{"type": "break-glass-reason", "valueString": access.break_glass_reason}]})
     if entities:
         event["entity"] = entities
     return event
 
 
 def _agents(access: Access) -> list[dict]:
-    purpose = [{"coding": [{"system": PURPOSE, "code": access.purpose}]}]
+    purpose = [{"coding": [{"system": PURPOSE, "code": access.purpose}]}] if access.purpose else None
     network = {"address": access.address, "type": "2"} if access.address else None  # 2: IP address
     actor = access.actor
     if actor is None:

@@ -47,7 +47,9 @@ class BearerValidator:
         try:
             return Actor.from_scope_string(str(claims.get("sub", "")), str(claims.get("client_id", "")),
                                            str(claims.get("scope", "")), patient=claims.get("patient"),
-                                           fhir_user=claims.get("fhirUser"))
+                                           fhir_user=claims.get("fhirUser"),
+                                           purpose=_text(claims.get("purpose_of_use")),
+                                           break_glass_reason=_text(claims.get("break_glass_reason")))
         except ScopeError as exc:
             raise InvalidToken("The token's scope is malformed.") from exc
 
@@ -116,3 +118,8 @@ def _header(token: str) -> dict:
     if not isinstance(data, dict):
         raise InvalidToken("The token is not a JWT.")
     return data
+
+
+def _text(value: object) -> str | None:
+    """A string claim, or None when absent or not a string."""
+    return value if isinstance(value, str) and value else None

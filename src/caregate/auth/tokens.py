@@ -33,7 +33,8 @@ class TokenIssuer:
         self.now = now
 
     def access_token(self, *, client_id: str, subject: str, scope: str, patient: str | None = None,
-                     fhir_user: str | None = None, lifetime: int = ACCESS_LIFETIME) -> tuple[str, dict]:
+                     fhir_user: str | None = None, lifetime: int = ACCESS_LIFETIME,
+                     purpose: str | None = None, break_glass_reason: str | None = None) -> tuple[str, dict]:
         now = int(self.now())
         claims: dict = {"iss": self.issuer, "sub": subject, "aud": self.audience, "exp": now + lifetime,
                         "iat": now, "jti": secrets.token_urlsafe(16), "client_id": client_id, "scope": scope}
@@ -41,6 +42,10 @@ class TokenIssuer:
             claims["patient"] = patient
         if fhir_user:
             claims["fhirUser"] = fhir_user
+        if purpose:  # the token is only good for this purpose of use (policy/purpose.py)
+            claims["purpose_of_use"] = purpose
+        if break_glass_reason:
+            claims["break_glass_reason"] = break_glass_reason
         return self._sign(claims, "at+jwt"), claims
 
     def id_token(self, *, client_id: str, subject: str, fhir_user: str | None, nonce: str | None,

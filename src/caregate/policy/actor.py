@@ -21,12 +21,20 @@ class Actor:
     patient: str | None = None
     fhir_user: str | None = None
     other_scopes: tuple[str, ...] = field(default=())
+    purpose: str | None = None  # the token's `purpose_of_use` claim, binding every request made with it
+    break_glass_reason: str | None = None  # the token's `break_glass_reason` claim (with purpose ETREAT)
+
+    @property
+    def staff(self) -> bool:
+        """A user acting as a member of staff (their own resource is a Practitioner or PractitionerRole)."""
+        return (self.fhir_user or "").split("/")[-2:-1] in (["Practitioner"], ["PractitionerRole"])
 
     @classmethod
     def from_scope_string(cls, subject: str, client_id: str, scope: str, *, patient: str | None = None,
-                          fhir_user: str | None = None) -> Actor:
+                          fhir_user: str | None = None, purpose: str | None = None,
+                          break_glass_reason: str | None = None) -> Actor:
         clinical, other = parse_scopes(scope)
-        return cls(subject, client_id, tuple(clinical), patient, fhir_user, tuple(other))
+        return cls(subject, client_id, tuple(clinical), patient, fhir_user, tuple(other), purpose, break_glass_reason)
 
     @property
     def scope_string(self) -> str:

@@ -14,6 +14,7 @@ from starlette.types import Scope
 
 from caregate.audit import Access
 from caregate.policy import Actor
+from caregate.policy.purpose import Purpose
 
 _ID = rb"([A-Za-z0-9\-.]{1,64})"
 _PATIENT_IN_BODY = re.compile(
@@ -24,8 +25,6 @@ _PATIENT_IN_BODY = re.compile(
     rb'|<fullUrl value="[^"]*/Patient/' + _ID + rb'"')
 _PATIENT_IN_TEXT = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})")
 _PATIENT_PARAMS = ("patient", "subject", "beneficiary")
-PURPOSE_HEADER = "x-purpose-of-use"
-_PURPOSE = re.compile(r"[A-Z]{2,12}")
 
 
 def interaction(method: str, seg: list[str]) -> str:
@@ -56,7 +55,7 @@ def interaction(method: str, seg: list[str]) -> str:
     return "search-type"  # a compartment search
 
 
-def access(scope: Scope, actor: Actor | None, status: int, recorded: str, purpose: str | None,
+def access(scope: Scope, actor: Actor | None, status: int, recorded: str, purpose: Purpose | None,
            request_body: bytes | None, response_body: bytes | None, location: str | None) -> Access:
     path = scope["path"]
     rest = path[path.find("/fhir") + 5:] if "/fhir" in path else path
@@ -88,10 +87,9 @@ def access(scope: Scope, actor: Actor | None, status: int, recorded: str, purpos
             patients[found] = None
     what = f"{seg[0]}/{seg[1]}" if len(seg) >= 2 and not seg[1].startswith(("_", "$")) else None
     query = urlencode(params) if kind.startswith("search") and params else None
-    asserted = purpose.strip().upper() if purpose else "TREAT"
     client = scope.get("client")
-    return Access(kind, status, recorded, actor, asserted if _PURPOSE.fullmatch(asserted) else "TREAT",
-                  list(patients), what, query, client[0] if client else None)
+    return Access(kind, status, recorded, actor, purpose.code if purpose else None, list(patients), what, query,
+                  client[0] if client else None, break_glass_reason=purpose.reason if purpose else None)
 
 
 

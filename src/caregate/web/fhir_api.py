@@ -29,6 +29,7 @@ from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore
 from caregate.web import audit as audit_facts
 from caregate.web.authn import OPEN_PATHS, authenticate
+from caregate.web.purpose import purpose_of
 from caregate.web.render import JSON, Format, error_response, json_response, render
 from caregate.web.subscriptions import SubscriptionWeb
 
@@ -76,7 +77,7 @@ class FhirApi:
         """Commit the request's AuditEvent before its response goes out; no audit record, no response."""
         assert self.audit is not None
         facts = audit_facts.access(scope, scope.get("caregate.actor"), response.status_code,
-                                   instant(SystemClock().now()), request.headers.get(audit_facts.PURPOSE_HEADER),
+                                   instant(SystemClock().now()), scope.get("caregate.purpose"),
                                    getattr(request, "_body", None), getattr(response, "body", None),
                                    response.headers.get("location"))
         try:
@@ -104,6 +105,8 @@ class FhirApi:
         if self.bearer is not None and tuple(seg) not in OPEN_PATHS:
             actor = authenticate(self.bearer, request.headers)
             scope["caregate.actor"] = actor
+        if tuple(seg) not in OPEN_PATHS:
+            scope["caregate.purpose"] = purpose_of(request.headers, actor)
         ctx = self._ctx(prefer, actor)
 
         def route(template: str) -> None:
