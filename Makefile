@@ -30,9 +30,10 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-## Regenerate src/caregate/fhir/data from the official definitions in ../shared/fhir-r4
+## Regenerate src/caregate/fhir/data from the official definitions in ../shared/fhir-r4 and ../shared/uk-core
 gendefs: $(STAMP)
 	$(BIN)/python tools/gendefs.py ../shared/fhir-r4
+	$(BIN)/python tools/terminology_defs.py ../shared/fhir-r4 ../shared/uk-core
 
 clean:
 	rm -rf $(VENV) caregate.db caregate.db-wal caregate.db-shm

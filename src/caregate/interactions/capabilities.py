@@ -35,6 +35,10 @@ def _includes(registry: Registry, types: list[str]) -> tuple[dict[str, list[str]
 
 _BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport"
 _VALIDATE = {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}
+_TERMINOLOGY = {rtype: [{"name": op, "definition": f"http://hl7.org/fhir/OperationDefinition/{rtype}-{op}"}
+                        for op in ops]
+                for rtype, ops in (("ValueSet", ("expand", "validate-code")),
+                                   ("CodeSystem", ("lookup", "validate-code", "subsumes")))}
 
 
 def _subscription_topics(resource: dict, topics: Sequence[str]) -> None:
@@ -74,7 +78,7 @@ def capability_statement(registry: Registry, base_url: str, date: str, topics: S
             "searchInclude": include[rtype],
             "searchRevInclude": revinclude[rtype],
             "searchParam": params,
-            "operation": [_VALIDATE],
+            "operation": [_VALIDATE, *_TERMINOLOGY.get(rtype, ())],
         })
         if rtype == "Subscription" and topics:
             _subscription_topics(resources[-1], topics)

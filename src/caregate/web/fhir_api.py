@@ -20,6 +20,7 @@ from caregate.clock import SystemClock, instant
 from caregate.errors import FhirError, incorrect
 from caregate.fhir.xmlformat import FhirFormatError, parse_xml
 from caregate.interactions import capabilities, create, delete, history, patch, read, search, transaction, update
+from caregate.interactions import terminology as terminology_op
 from caregate.interactions import validation as validation_op
 from caregate.interactions.audit_search import read_audit, search_audit
 from caregate.interactions.context import RequestContext, Result
@@ -160,6 +161,14 @@ class FhirApi:
                 crit = scope.get("query_string", b"").decode()
                 return render(await delete.conditional_delete(ctx, head, crit), self.base_url, ret, out)
             raise FhirError("not-allowed", f"{method} is not supported on [base]/{head}.")
+        if head in terminology_op.OPERATIONS and 2 <= n <= 3 and seg[-1] in terminology_op.OPERATIONS[head]:
+            route(f"/fhir/{{type}}/{seg[-1]}" if n == 2 else f"/fhir/{{type}}/{{id}}/{seg[-1]}")
+            if method not in ("GET", "POST"):
+                raise FhirError("not-allowed", f"{seg[-1]} takes GET or POST (Parameters).")
+            body = await _body(request) if method == "POST" and await request.body() else None
+            result = await terminology_op.terminology_operation(ctx, head, seg[1] if n == 3 else None, seg[-1], body,
+                                                                params)
+            return render(result, self.base_url, ret, out)
         if (n == 2 and seg[1] == "$validate") or (n == 3 and seg[2] == "$validate"):
             route("/fhir/{type}/$validate" if n == 2 else "/fhir/{type}/{id}/$validate")
             if method not in ("GET", "POST"):

@@ -1,0 +1,236 @@
+"""The FHIR terminology operations as pure functions from input parameters to the response resource.
+
+ValueSet `$expand` and `$validate-code`, CodeSystem `$lookup`, `$validate-code` and `$subsumes`
+(https://hl7.org/fhir/R4/terminology-service.html), answering ValueSet or Parameters resources as their R4
+OperationDefinitions say. Inputs come as one `Inputs` map whatever the HTTP form (GET query or POST
+Parameters). Problems raise FhirError: an unknown ValueSet or CodeSystem is 404, one whose content is not
+shipped (SNOMED CT) is 422 saying so, a missing or malformed parameter is 400.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from caregate.errors import FhirError, incorrect
+from caregate.fhir.terminology.content import CodeSystem, code_system, value_set
+from caregate.fhir.terminology.expand import LICENSED, Concept, NotExpandable, UnknownValueSet, expand
+
+__all__ = ["Inputs", "expand_operation", "inputs", "lookup", "resolve_value_set", "subsumes", "validate_code_cs",
+           "validate_code_vs"]
+
+Inputs = dict[str, Any]  # parameter name -> first value (str, or a dict for Coding/CodeableConcept/resource)
+_VALUE_KEYS = ("valueUri", "valueCode", "valueString", "valueInteger", "valueBoolean", "valueCanonical",
+               "valueCoding", "valueCodeableConcept", "valueDateTime", "resource")
+
+
+def inputs(query: list[tuple[str, str]], body: object) -> Inputs:
+    """Query parameters and, for POST, a Parameters body, as one map (the body wins)."""
+    out: Inputs = {}
+    for k, v in query:
+        out.setdefault(k, v)
+    if body is not None:
+        if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+            raise incorrect("A terminology operation takes a Parameters resource as its POST body.")
+        for p in body.get("parameter") or ():
+            if isinstance(p, dict) and isinstance(p.get("name"), str):
+                value = next((p[k] for k in _VALUE_KEYS if k in p), None)
+                if value is not None:
+                    out[p["name"]] = value
+    return out
+
+
+def _int(args: Inputs, name: str, default: int | None) -> int | None:
+    raw = args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        value = -1
+    if value < 0:
+        raise incorrect(f"The parameter '{name}' must be a non-negative integer.", name)
+    return value
+
+
+def _concepts(vs: dict[str, Any]) -> list[Concept]:
+    try:
+        return expand(vs)
+    except UnknownValueSet as exc:
+        raise FhirError("not-found", f"The ValueSet {exc} (included by {vs.get('url')}) is not known.",
+                        code="not-found") from None
+    except NotExpandable as exc:
+        raise FhirError("invalid", f"The ValueSet {vs.get('url', '')} cannot be expanded: {exc}.",
+                        code="not-supported") from None
+
+
+def resolve_value_set(args: Inputs, instance: dict[str, Any] | None) -> dict[str, Any]:
+    """The ValueSet an operation works on: the instance, a `valueSet` resource, or `url` (shipped)."""
+    if instance is not None:
+        return instance
+    given = args.get("valueSet")
+    if isinstance(given, dict):
+        return given
+    url = args.get("url") or args.get("context")
+    if not isinstance(url, str) or not url:
+        raise incorrect("Say which ValueSet: the 'url' parameter, a 'valueSet' resource, or [base]/ValueSet/[id].",
+                        "url")
+    found = value_set(url)
+    if found is None:
+        raise FhirError("not-found", f"The ValueSet {url} is not known to this server.", ("url",), code="not-found")
+    return found
+
+
+def _matches(text: str, concept: Concept) -> bool:
+    """The `filter` text: every word must start a word of the display, or the code must start with it."""
+    words = text.lower().split()
+    display = concept[2].lower().replace("-", " ").split()
+    code = concept[1].lower()
+    return all(any(d.startswith(w) for d in display) or code.startswith(w) for w in words)
+
+
+def expand_operation(vs: dict[str, Any], args: Inputs, timestamp: str) -> dict[str, Any]:
+    """ValueSet/$expand (valueset-operation-expand.html): the ValueSet with an `expansion`, paged."""
+    concepts = _concepts(vs)
+    text = args.get("filter")
+    if isinstance(text, str) and text.strip():
+        concepts = [c for c in concepts if _matches(text, c)]
+    offset = _int(args, "offset", 0) or 0
+    count = _int(args, "count", None)
+    page = concepts[offset:] if count is None else concepts[offset:offset + count]
+    parameters: list[dict[str, Any]] = []
+    if isinstance(text, str):
+        parameters.append({"name": "filter", "valueString": text})
+    if count is not None:
+        parameters.append({"name": "count", "valueInteger": count})
+    if offset:
+        parameters.append({"name": "offset", "valueInteger": offset})
+    expansion: dict[str, Any] = {"identifier": f"urn:uuid:{uuid.uuid4()}", "timestamp": timestamp,
+                                 "total": len(concepts), "offset": offset}
+    if parameters:
+        expansion["parameter"] = parameters
+    contains = [{"system": s, "code": c, **({"display": d} if d else {})} for s, c, d in page]
+    if contains:
+        expansion["contains"] = contains
+    out = {k: v for k, v in vs.items() if k not in ("compose", "expansion", "text")}
+    out["resourceType"] = "ValueSet"
+    out["expansion"] = expansion
+    return out
+
+
+def _coded(args: Inputs, code_name: str = "code", coding_name: str = "coding") -> list[tuple[str | None, str, str]]:
+    """(system, code, display) candidates from code+system, a Coding or a CodeableConcept."""
+    if isinstance(args.get(code_name), str):
+        system = args.get("system") or args.get("url")
+        return [(system if isinstance(system, str) else None, args[code_name], args.get("display") or "")]
+    coding = args.get(coding_name)
+    if isinstance(coding, dict) and isinstance(coding.get("code"), str):
+        return [(coding.get("system"), coding["code"], coding.get("display") or "")]
+    cc = args.get("codeableConcept")
+    if isinstance(cc, dict):
+        return [(c.get("system"), c["code"], c.get("display") or "") for c in cc.get("coding") or ()
+                if isinstance(c, dict) and isinstance(c.get("code"), str)]
+    return []
+
+
+def _result(ok: bool, message: str | None, display: str | None) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [{"name": "result", "valueBoolean": ok}]
+    if message:
+        params.append({"name": "message", "valueString": message})
+    if display:
+        params.append({"name": "display", "valueString": display})
+    return {"resourceType": "Parameters", "parameter": params}
+
+
+def validate_code_vs(vs: dict[str, Any], args: Inputs) -> dict[str, Any]:
+    """ValueSet/$validate-code (valueset-operation-validate-code.html): Parameters result/message/display."""
+    candidates = _coded(args)
+    if not candidates:
+        raise incorrect("$validate-code needs 'code' (with 'system'), 'coding' or 'codeableConcept'.", "code")
+    index = {(s, c): d for s, c, d in _concepts(vs)}
+    for system, code, display in candidates:
+        found = [(s, d) for (s, c), d in index.items() if c == code and (system is None or s == system)]
+        if found:
+            right = found[0][1]
+            if display and right and display != right:
+                return _result(False, f"The display '{display}' is not the display of {code}: '{right}'.", right)
+            return _result(True, None, right)
+    system, code, _ = candidates[0]
+    where = f"{system}#{code}" if system else code
+    return _result(False, f"The code {where} is not in the ValueSet {vs.get('url', '')}.", None)
+
+
+def _system(args: Inputs, instance: CodeSystem | None, code_name: str, coding_name: str) -> tuple[CodeSystem, str]:
+    found = _coded(args, code_name, coding_name)
+    if not found:
+        raise incorrect(f"The operation needs '{code_name}' (with 'system') or '{coding_name}'.", code_name)
+    system, code, _ = found[0]
+    if instance is not None:
+        return instance, code
+    if not system:
+        raise incorrect("Say which code system: the 'system' parameter (or url), or [base]/CodeSystem/[id].",
+                        "system")
+    return code_system_or_fail(system), code
+
+
+def code_system_or_fail(system: str) -> CodeSystem:
+    cs = code_system(system)
+    if system in LICENSED or (cs is not None and not cs.complete):
+        what = f"{LICENSED[system]} content, which is licensed and" if system in LICENSED else \
+            f"the concepts of {system}, which are"
+        raise FhirError("invalid", f"This needs {what} not loaded on this server.", ("system",),
+                        code="not-supported")
+    if cs is None:
+        raise FhirError("not-found", f"The code system {system} is not known to this server.", ("system",),
+                        code="not-found")
+    return cs
+
+
+def lookup(args: Inputs, instance: CodeSystem | None = None) -> dict[str, Any]:
+    """CodeSystem/$lookup (codesystem-operation-lookup.html): name, version, display and parent/child."""
+    cs, code = _system(args, instance, "code", "coding")
+    if code not in cs.display:
+        raise FhirError("not-found", f"The code {code} is not in the code system {cs.url}.", ("code",),
+                        code="not-found")
+    params: list[dict[str, Any]] = [{"name": "name", "valueString": cs.meta.get("name", cs.url)}]
+    if "version" in cs.meta:
+        params.append({"name": "version", "valueString": cs.meta["version"]})
+    params.append({"name": "display", "valueString": cs.display[code] or code})
+    for rel, codes in (("parent", cs.parents.get(code, ())), ("child", cs.children.get(code, ()))):
+        for other in codes:
+            params.append({"name": "property", "part": [{"name": "code", "valueCode": rel},
+                                                        {"name": "value", "valueCode": other}]})
+    return {"resourceType": "Parameters", "parameter": params}
+
+
+def validate_code_cs(args: Inputs, instance: CodeSystem | None = None) -> dict[str, Any]:
+    """CodeSystem/$validate-code (codesystem-operation-validate-code.html)."""
+    if instance is None and isinstance(args.get("url"), str) and "system" not in args:
+        args = {**args, "system": args["url"]}
+    cs, code = _system(args, instance, "code", "coding")
+    display = _coded(args)[0][2]
+    if code not in cs.display:
+        return _result(False, f"The code {code} is not in the code system {cs.url}.", None)
+    right = cs.display[code]
+    if display and right and display != right:
+        return _result(False, f"The display '{display}' is not the display of {code}: '{right}'.", right)
+    return _result(True, None, right)
+
+
+def subsumes(args: Inputs, instance: CodeSystem | None = None) -> dict[str, Any]:
+    """CodeSystem/$subsumes (codesystem-operation-subsumes.html): the relationship of codeA to codeB."""
+    cs, a = _system(args, instance, "codeA", "codingA")
+    _, b = _system({**args, "system": cs.url}, cs, "codeB", "codingB")
+    for code, name in ((a, "codeA"), (b, "codeB")):
+        if code not in cs.display:
+            raise FhirError("not-found", f"The code {code} is not in the code system {cs.url}.", (name,),
+                            code="not-found")
+    if a == b:
+        outcome = "equivalent"
+    elif cs.subsumes(a, b):
+        outcome = "subsumes"
+    elif cs.subsumes(b, a):
+        outcome = "subsumed-by"
+    else:
+        outcome = "not-subsumed"
+    return {"resourceType": "Parameters", "parameter": [{"name": "outcome", "valueCode": outcome}]}

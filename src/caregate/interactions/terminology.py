@@ -1,0 +1,57 @@
+"""The terminology operations on the REST API: ValueSet `$expand`, `$validate-code`; CodeSystem `$lookup`,
+`$validate-code`, `$subsumes` (https://hl7.org/fhir/R4/terminology-service.html).
+
+Type level works on a shipped ValueSet or CodeSystem named by url (or a ValueSet given in the Parameters);
+instance level on a shipped one by id, else on a ValueSet stored on this server.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from caregate.clock import instant
+from caregate.errors import FhirError
+from caregate.fhir.terminology import code_system_by_id, value_set_by_id
+from caregate.fhir.terminology import operations as ops
+from caregate.interactions.context import RequestContext, Result
+from caregate.interactions.read import read
+
+__all__ = ["OPERATIONS", "terminology_operation"]
+
+OPERATIONS = {"ValueSet": ("$expand", "$validate-code"), "CodeSystem": ("$lookup", "$validate-code", "$subsumes")}
+
+
+async def _stored(ctx: RequestContext, type_: str, id_: str) -> dict:
+    stored = (await read(ctx, type_, id_)).stored
+    if stored is None:
+        raise FhirError("not-found", f"{type_}/{id_} is not known.")
+    return orjson.loads(stored.json)
+
+
+async def terminology_operation(ctx: RequestContext, type_: str, id_: str | None, op: str, body: object,
+                                params: list[tuple[str, str]]) -> Result:
+    args = ops.inputs(params, body)
+    if type_ == "ValueSet":
+        instance = None
+        if id_ is not None:
+            instance = value_set_by_id(id_) or await _stored(ctx, type_, id_)
+        vs = ops.resolve_value_set(args, instance)
+        if op == "$expand":
+            return Result(body=ops.expand_operation(vs, args, instant(datetime.now(UTC))), status=200)
+        return Result(body=ops.validate_code_vs(vs, args), status=200)
+    cs = None
+    if id_ is not None:
+        cs = code_system_by_id(id_)
+        if cs is None:
+            url = (await _stored(ctx, type_, id_)).get("url")
+            cs = ops.code_system_or_fail(url) if isinstance(url, str) else None
+        if cs is None:
+            raise FhirError("invalid", f"CodeSystem/{id_} has no url this server holds concepts for.",
+                            code="not-supported")
+    if op == "$lookup":
+        return Result(body=ops.lookup(args, cs), status=200)
+    if op == "$subsumes":
+        return Result(body=ops.subsumes(args, cs), status=200)
+    return Result(body=ops.validate_code_cs(args, cs), status=200)
