@@ -75,3 +75,15 @@ def test_token_issue_grants_only_registered_scopes(database_url: str) -> None:
     assert "None of the requested scopes" in _fails("token", "issue", "--client", "app", "--scope", "system/*.rs",
                                                     *db)
     assert "No client" in _fails("token", "issue", "--client", "nobody", "--scope", "patient/*.rs", *db)
+
+
+def test_launch_create_prints_a_launch_bound_to_the_client(database_url: str) -> None:
+    db = ("--database", database_url)
+    _run("clients", "add", "--name", "Ward app", "--client-id", "ward", "--redirect-uri", "https://app.example/cb",
+         "--scope", "launch patient/*.rs", *db)
+    launch = _run("launch", "create", "--client", "ward", "--patient", "alice", "--encounter", "e1", *db).split()[-1]
+    service = AuthService(database_url, "http://localhost:8080/fhir")
+    context = service.launches.resolve(launch, "ward")
+    assert context is not None and (context.patient, context.encounter) == ("alice", "e1")
+    assert service.launches.resolve(launch, "another") is None
+    assert "No client" in _fails("launch", "create", "--client", "nobody", "--patient", "alice", *db)

@@ -27,8 +27,8 @@ CODE_LIFETIME = 120
 PENDING_LIFETIME = 600
 OFFLINE_LIFETIME = 30 * 24 * 3600
 ONLINE_LIFETIME = 12 * 3600
-SANDBOX_SCOPE = ("openid fhirUser profile launch/patient offline_access online_access patient/*.rs user/*.rs")
-OTHER_SCOPES = ("openid", "fhirUser", "profile", "launch/patient", "offline_access", "online_access")
+SANDBOX_SCOPE = ("openid fhirUser profile launch launch/patient offline_access online_access patient/*.rs user/*.rs")
+OTHER_SCOPES = ("openid", "fhirUser", "profile", "launch", "launch/patient", "offline_access", "online_access")
 
 
 def _hash(secret: str) -> str:
@@ -56,6 +56,8 @@ class AuthorizationRequest:
     state: str
     code_challenge: str
     nonce: str = ""
+    launch_patient: str | None = None  # the context of an EHR launch, once its id is resolved
+    launch_encounter: str | None = None
 
     def error(self, code: str, description: str) -> RedirectError:
         query = {"error": code, "error_description": description}
@@ -88,7 +90,8 @@ class AuthorizationServer:
                 "scopes_supported": [*OTHER_SCOPES, "patient/*.cruds", "user/*.cruds", "system/*.cruds",
                                      "patient/*.read", "user/*.read", "system/*.read"],
                 "code_challenge_methods_supported": ["S256"],
-                "capabilities": ["launch-standalone", "client-public", "client-confidential-asymmetric",
+                "capabilities": ["launch-standalone", "launch-ehr", "context-ehr-patient", "context-ehr-encounter",
+                                 "client-public", "client-confidential-asymmetric",
                                  "context-standalone-patient", "sso-openid-connect", "permission-offline",
                                  "permission-online", "permission-patient", "permission-user", "permission-v1",
                                  "permission-v2"]}
@@ -115,8 +118,13 @@ class AuthorizationServer:
         if not redirect or redirect not in client.redirect_uris:
             raise PageError("The app's return address is not one registered for it, so this server will not "
                             "send you there.")
-        req = AuthorizationRequest(client.client_id, redirect, params.get("scope", ""), params.get("state", ""),
-                                   params.get("code_challenge", ""), params.get("nonce", ""))
+        scope = params.get("scope", "")
+        context = None
+        if "launch" in params:
+            context = self.service.launches.resolve(params["launch"], client.client_id)
+        req = AuthorizationRequest(client.client_id, redirect, scope, params.get("state", ""),
+                                   params.get("code_challenge", ""), params.get("nonce", ""),
+                                   context.patient if context else None, context.encounter if context else None)
         if params.get("response_type") != "code":
             raise req.error("unsupported_response_type", "Only response_type=code is supported.")
         if not req.state:
@@ -127,7 +135,13 @@ class AuthorizationServer:
         if params.get("aud", "").rstrip("/") != self.service.audience:
             raise req.error("invalid_request", f"aud must be this FHIR server's base URL ({self.service.audience}).")
         if "launch" in params:
-            raise req.error("invalid_request", "EHR launch is not supported; use a standalone launch.")
+            if "launch" not in scope.split():
+                raise req.error("invalid_scope", "An EHR launch needs the launch scope.")
+            if context is None:
+                raise req.error("invalid_request", "The launch is unknown, expired or was made for another app; "
+                                                   "start the app again from the EHR.")
+        elif "launch" in scope.split():
+            raise req.error("invalid_request", "The launch scope needs the launch parameter the EHR gave the app.")
         try:
             parse_scopes(req.scope)
         except ScopeError as exc:
@@ -178,10 +192,19 @@ class AuthorizationServer:
         self._load_code(f"p:{_hash(ticket)}", consume=True)
         if not approve:
             return req.error("access_denied", "The user did not allow access.").redirect
+        words = scope.split()
+        if req.launch_patient:
+            if user.patient and user.patient != req.launch_patient:
+                return req.error("access_denied", "This launch is for another patient's record.").redirect
+            patient = req.launch_patient
+        else:
+            patient = user.patient if ("launch/patient" in words or "patient/" in scope) else None
+            if patient is None and "launch/patient" in words:
+                return req.error("access_denied", "No patient is in context: start the app from the EHR with a "
+                                                  "patient's record open.").redirect
         code = secrets.token_urlsafe(32)
-        patient = user.patient if ("launch/patient" in scope.split() or "patient/" in scope) else None
         self._store_code(_hash(code), {"request": asdict(req), "user": user.name, "scope": scope,
-                                       "patient": patient}, CODE_LIFETIME)
+                                       "patient": patient, "encounter": req.launch_encounter}, CODE_LIFETIME)
         return _with_query(req.redirect_uri, {"code": code, "state": req.state})
 
     # -- token endpoint ----------------------------------------------------------------------------
@@ -225,16 +248,18 @@ class AuthorizationServer:
         user = self.service.users.get(data["user"])
         if user is None or user.disabled:
             raise OAuthError("invalid_grant", "The user can no longer sign in.")
-        return self._tokens(client, user, data["scope"], data.get("patient"), req.nonce, None)
+        return self._tokens(client, user, data["scope"], data.get("patient"), req.nonce, None, data.get("encounter"))
 
     def _tokens(self, client: Client, user: User, scope: str, patient: str | None, nonce: str | None,
-                family: str | None) -> dict:
+                family: str | None, encounter: str | None = None) -> dict:
         words = scope.split()
         token, claims = self.service.tokens.access_token(client_id=client.client_id, subject=user.name, scope=scope,
                                                          patient=patient, fhir_user=user.fhir_user)
         out: dict = {"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_LIFETIME, "scope": scope}
         if patient:
             out["patient"] = patient
+        if encounter:
+            out["encounter"] = encounter
         if "openid" in words and ("fhirUser" in words or "profile" in words):
             out["id_token"] = self.service.tokens.id_token(
                 client_id=client.client_id, subject=user.name, nonce=nonce,
@@ -245,7 +270,7 @@ class AuthorizationServer:
             refresh = secrets.token_urlsafe(32)
             now = int(self.service.now())
             data = {"client_id": client.client_id, "user": user.name, "scope": scope, "patient": patient,
-                    "jti": claims["jti"], "exp_access": claims["exp"]}
+                    "encounter": encounter, "jti": claims["jti"], "exp_access": claims["exp"]}
             with self.service.db.connect() as c:
                 c.run("INSERT INTO auth_refresh (token_hash, family, data, exp) VALUES (?, ?, ?, ?)",
                       (_hash(refresh), family or secrets.token_urlsafe(16), json.dumps(data), now + lifetime))
@@ -282,7 +307,7 @@ class AuthorizationServer:
         user = self.service.users.get(data["user"])
         if user is None or user.disabled:
             raise OAuthError("invalid_grant", "The user can no longer sign in.")
-        return self._tokens(client, user, scope, data.get("patient"), None, family)
+        return self._tokens(client, user, scope, data.get("patient"), None, family, data.get("encounter"))
 
     @staticmethod
     def _revoke_family(c, family: str, now: int) -> None:

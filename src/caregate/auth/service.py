@@ -9,6 +9,7 @@ from caregate.auth.bearer import BearerValidator
 from caregate.auth.clients import ClientRegistry
 from caregate.auth.db import AuthDb
 from caregate.auth.keys import SigningKeys
+from caregate.auth.launches import LaunchContexts
 from caregate.auth.tokens import ACCESS_LIFETIME, TokenIssuer, grantable, issuer_and_audience
 from caregate.auth.totp import SecondFactor
 from caregate.auth.users import UserDirectory
@@ -26,6 +27,7 @@ class AuthService:
         self.clients = ClientRegistry(self.db)
         self.users = UserDirectory(self.db, now)
         self.second_factor = SecondFactor(self.db, now)
+        self.launches = LaunchContexts(self.db, now)
         self.issuer, self.audience = issuer_and_audience(fhir_base)
         self.tokens = TokenIssuer(self.keys, self.issuer, self.audience, now)
         self.bearer = BearerValidator(self.db, self.keys, self.issuer, self.audience, now)

@@ -173,3 +173,25 @@ def token_issue(client_id: str, user: str | None, patient: str | None, scope: st
         raise click.ClickException(str(exc)) from None
     click.echo(f"# scope: {claims['scope']}", err=True)
     click.echo(signed)
+
+
+@click.group()
+def launch() -> None:
+    """EHR launch contexts: what an app started from a patient's record is told about it."""
+
+
+@launch.command("create")
+@click.option("--client", "client_id", required=True, help="The registered app being launched.")
+@click.option("--patient", required=True, metavar="ID", help="The patient whose record is open.")
+@click.option("--encounter", default=None, metavar="ID", help="The encounter in context, if any.")
+@database_option
+def launch_create(client_id: str, patient: str, encounter: str | None, database: str | None) -> None:
+    """Print a launch id (the last word of the output) to pass to the app as its `launch` parameter; it works
+    for that app only, for five minutes."""
+    from caregate.auth.launches import LAUNCH_LIFETIME
+
+    service = _service(database)
+    if service.clients.get(client_id) is None:
+        raise click.ClickException(f"No client with id {client_id!r} is registered.")
+    click.echo(f"# valid for {LAUNCH_LIFETIME // 60} minutes, for client {client_id}", err=True)
+    click.echo(service.launches.create(client_id, patient, encounter))

@@ -6,7 +6,7 @@ import click
 
 from caregate import __version__
 from caregate.cli.audit import audit
-from caregate.cli.auth import clients, token, users
+from caregate.cli.auth import clients, launch, token, users
 from caregate.cli.check import check
 from caregate.cli.explain import explain
 from caregate.cli.load import load
@@ -30,6 +30,7 @@ cli.add_command(subscriptions)
 cli.add_command(clients)
 cli.add_command(users)
 cli.add_command(token)
+cli.add_command(launch)
 cli.add_command(check)
 cli.add_command(validate)
 cli.add_command(audit)

@@ -18,7 +18,8 @@ _STYLE = ("body{font-family:Arial,sans-serif;margin:0;background:#f0f4f5;color:#
 _ACTIONS = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
 _CONTEXT = {"patient": "your own record", "user": "records you can see", "system": "all records"}
 _OTHER = {"openid": "Know who you are", "fhirUser": "Know which person's record is yours",
-          "profile": "See your name", "launch/patient": "Know which patient record to open",
+          "profile": "See your name", "launch": "Know which patient record is open in your clinical system",
+          "launch/patient": "Know which patient record to open",
           "offline_access": "Stay connected when you are not using it (until you revoke it)",
           "online_access": "Stay connected while you are signed in"}
 
