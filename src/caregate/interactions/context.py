@@ -26,6 +26,7 @@ class RequestContext:
     ids: Callable[[], str] = new_id
     actor: Actor | None = None  # who asks; None when the server runs without authentication
     validation: str = "lenient"  # strict | lenient | off: how writes are validated (interactions/validation.py)
+    purpose: str = "TREAT"  # the request's v3 PurposeOfUse (policy/purpose.py)
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ from caregate.errors import FhirError
 from caregate.fhir.definitions import patient_compartment
 from caregate.interactions.context import RequestContext
 from caregate.policy import Access, access, interaction_letter
+from caregate.policy.purpose import SECONDARY
 from caregate.search.match import match
 from caregate.search.query import Clause, SearchQuery, TokenValue, parse
 
@@ -82,12 +83,19 @@ def _wildcard(ctx: RequestContext, interaction: str) -> Access:
 def bound_query(ctx: RequestContext, decision: Access, query: SearchQuery) -> None:
     """Add the decision's bounds to a search: compartment confinement and the scope's query constraint."""
     query.confine = decision.patient
+    query.refused = refused(ctx)
     if not decision.constraints:
         return
     if len(decision.constraints) > 1:
         raise forbidden(f"The scopes on {query.type} carry different query constraints; ask for one of them.")
     extra = parse(query.type, list(decision.constraints[0]), ctx.registry, strict=True, base_url=ctx.base_url)
     query.clauses.extend(extra.clauses)
+
+
+def refused(ctx: RequestContext) -> str | None:
+    """The purpose whose refusal (a National Data Opt-out) puts patients out of reach of this request: research
+    and planning (HRESCH, HOPERAT) honour it; direct care and legally mandated uses (e.g. PUBHLTH) do not."""
+    return ctx.purpose if ctx.purpose in SECONDARY else None
 
 
 def check_reached_types(ctx: RequestContext, query: SearchQuery) -> None:
@@ -124,7 +132,7 @@ def readable_included(ctx: RequestContext, query: SearchQuery, type_: str) -> bo
 
 async def visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -> bool:
     """Whether the current version of `type_/id_` lies within the decision's bounds (one indexed query)."""
-    if decision.patient is None and not decision.constraints:
+    if decision.patient is None and not decision.constraints and refused(ctx) is None:
         return True
     query = SearchQuery(type_)
     query.clauses.append(_id_clause(ctx, type_, id_))
@@ -136,7 +144,7 @@ async def visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -
 
 async def check_visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -> None:
     """404 as if absent for a resource outside the bounds, deleted or not (no hint that it exists)."""
-    if (decision.patient is not None or decision.constraints) and not await visible(ctx, decision, type_, id_):
+    if not await visible(ctx, decision, type_, id_):
         raise FhirError("not-found", f"{type_}/{id_} does not exist.")
 
 

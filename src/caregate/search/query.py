@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from caregate.errors import FhirError, Issue, incorrect
+from caregate.fhir.terminology import NotExpandable, UnknownValueSet, expand_url
 from caregate.search.dates import parse_range
 from caregate.search.registry import Registry, SearchParam
 
@@ -70,7 +71,17 @@ class CompositeValue:
     kinds: tuple[str, ...]
 
 
-Value = str | TokenValue | ReferenceValue | RangeValue | QuantityValue | CompositeValue
+@dataclass(frozen=True, slots=True)
+class CodeSetValue:
+    """`:in` / `:not-in` (search.html#modifiers): the (system, code) pairs of the expanded ValueSet `url`, and
+    its codes alone for elements of type `code`, whose system is implied by their binding (no system row)."""
+
+    url: str
+    codes: frozenset[tuple[str, str]]
+    bare: frozenset[str]
+
+
+Value = str | TokenValue | ReferenceValue | RangeValue | QuantityValue | CompositeValue | CodeSetValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +138,7 @@ class SearchQuery:
     contained: str = "false"  # `_contained` (search.html#contained): false, true (contained only) or both
     contained_type: str = "container"  # `_containedType`: return the container, or the contained resource
     confine: str | None = None  # a patient id: every resource reached must be in that patient's compartment
+    refused: str | None = None  # a purpose of use: resources of patients who refused it (opt-out) are unreachable
 
     @property
     def count_only(self) -> bool:
@@ -199,6 +211,19 @@ def _number_range(text: str, name: str) -> tuple[float, float]:
     return value - half, value + half
 
 
+def _code_set(name: str, url: str) -> CodeSetValue:
+    """Expand a shipped ValueSet for `:in` / `:not-in`; one that is unknown or cannot be expanded is refused."""
+    try:
+        concepts = expand_url(url)
+    except UnknownValueSet:
+        raise incorrect(f"'{name}': the ValueSet {url} is not known to this server.", name) from None
+    except NotExpandable as exc:
+        raise FhirError("invalid", f"'{name}': the ValueSet {url} cannot be expanded: {exc}.", (name,),
+                        code="not-supported") from None
+    return CodeSetValue(url, frozenset((system, code) for system, code, _ in concepts),
+                        frozenset(code for _, code, _ in concepts))
+
+
 def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, base_url: str,
                 registry: Registry | None = None, resource_type: str | None = None) -> Value:
     kind = param.type
@@ -209,6 +234,8 @@ def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, b
     if kind == "token":
         if modifier == "text":
             return _unescape(raw)
+        if modifier in ("in", "not-in"):
+            return _code_set(name, _unescape(raw))
         if modifier == "of-type":
             type_system, rest = _split_bar(raw)
             type_code, value = _split_bar(rest) if type_system is not None else (None, rest)
@@ -440,7 +467,7 @@ def _chained(resource_type: str, name: str, raw: str, registry: Registry, base_u
 
 _MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"exact", "contains"}),
-    "token": frozenset({"text", "not", "of-type"}),
+    "token": frozenset({"text", "not", "of-type", "in", "not-in"}),
     "reference": frozenset({"identifier"}),
     "uri": frozenset({"below", "above"}),
     "date": frozenset(),

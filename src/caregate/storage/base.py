@@ -70,6 +70,7 @@ class HistoryQuery:
     count: int = 20
     cursor: str | None = None
     confine: str | None = None  # a patient id: only resources now in that patient's compartment
+    refused: str | None = None  # a purpose of use: no versions of patients who now refuse it (opt-out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from caregate.storage.sql.compiler import (
     compile_page,
     compile_sorted_page,
 )
-from caregate.storage.sql.confine import confine_sql
+from caregate.storage.sql.confine import reach_of, reach_sql
 from caregate.storage.sql.dialect import Dialect
 from caregate.storage.sql.keys import param_key
 from caregate.storage.sql.schema import (
@@ -485,7 +485,7 @@ class SqlCore:
             room = self.INCLUDE_CAP - len(page.included)
             # a contained resource is referred to only by `#id` inside its container: nothing to revinclude
             c = compile_includes([s.rid for s in frontier], [(s.type, s.id) for s in frontier if s.rid >= 0], includes,
-                                 revincludes, room + 1, self.d.json_select, query.confine)
+                                 revincludes, room + 1, self.d.json_select, reach_of(query.confine, query.refused))
             if c is None:
                 return
             rows = conn.execute(self._sql(c.sql), c.args).fetchall()
@@ -522,8 +522,9 @@ class SqlCore:
         elif q.type:
             where.append("r.type = ?")
             args.append(q.type)
-        if q.confine is not None:
-            where.append(confine_sql(q.type, q.confine, args))
+        reach = reach_of(q.confine, q.refused)
+        if reach is not None:
+            where.append(reach_sql(q.type, reach, args))
         if q.since_us is not None:
             where.append("r.lu >= ?")
             args.append(q.since_us)

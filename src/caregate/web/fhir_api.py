@@ -106,9 +106,10 @@ class FhirApi:
         if self.bearer is not None and tuple(seg) not in OPEN_PATHS:
             actor = authenticate(self.bearer, request.headers)
             scope["caregate.actor"] = actor
+        ctx = self._ctx(prefer, actor)
         if tuple(seg) not in OPEN_PATHS:
             scope["caregate.purpose"] = purpose_of(request.headers, actor)
-        ctx = self._ctx(prefer, actor)
+            ctx.purpose = scope["caregate.purpose"].code
 
         def route(template: str) -> None:
             scope["route_template"] = template

@@ -16,6 +16,7 @@ from caregate.search import ucum
 from caregate.search.extract import CANONICAL
 from caregate.search.query import (
     Clause,
+    CodeSetValue,
     CompositeValue,
     QuantityValue,
     RangeValue,
@@ -23,7 +24,7 @@ from caregate.search.query import (
     SearchQuery,
     TokenValue,
 )
-from caregate.storage.sql.confine import confine_sql
+from caregate.storage.sql.confine import Reach, reach_of, reach_sql
 from caregate.storage.sql.dialect import FTS_MARKER, NO_INDEX
 from caregate.storage.sql.keys import param_key
 
@@ -141,6 +142,21 @@ def _canonical(value: QuantityValue) -> tuple[str, float] | None:
     return None
 
 
+def _code_set_sql(value: CodeSetValue, args: list) -> str:
+    """`:in` / `:not-in`: per code system one `code IN (...)` over the expansion's codes."""
+    by_system: dict[str, list[str]] = {}
+    for system, code in sorted(value.codes):
+        by_system.setdefault(system, []).append(code)
+    if not by_system:
+        return "1 = 0"
+    ors = [f"(system IS NULL AND code IN ({', '.join('?' * len(value.bare))}))"]
+    args += sorted(value.bare)
+    for system, codes in by_system.items():
+        ors.append(f"(system = ? AND code IN ({', '.join('?' * len(codes))}))")
+        args += [system, *codes]
+    return ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
+
+
 def _value_sql(clause: Clause, value: object, args: list, p: str = "") -> str:
     kind = clause.param.type
     mod = clause.modifier
@@ -163,6 +179,8 @@ def _value_sql(clause: Clause, value: object, args: list, p: str = "") -> str:
 
             args.append(f"%{_like_escape(normalize(str(value)))}%")
             return "text LIKE ? ESCAPE '\\'"
+        if isinstance(value, CodeSetValue):
+            return _code_set_sql(value, args)
         assert isinstance(value, TokenValue)
         parts = []
         if value.code is not None:
@@ -256,7 +274,7 @@ def _type_col(inner: Clause) -> str:
     return f"{NO_INDEX}r.type" if _drive_rank(inner) is not None else "r.type"
 
 
-def _chain_sql(resource_type: str, clause: Clause, args: list, confine: str | None = None) -> str:
+def _chain_sql(resource_type: str, clause: Clause, args: list, confine: Reach | None = None) -> str:
     """Chaining (search.html#chaining) as nested semi-joins: references whose target satisfies the inner
     clause. Each target type is matched with its own ids, so `subject.name=x` never mistakes Location/1 for
     Patient/1. The inner clause is written against the target's own row (aliases shadow per depth).
@@ -273,7 +291,7 @@ def _chain_sql(resource_type: str, clause: Clause, args: list, confine: str | No
         args += [t, t]
         cond = clause_sql(t, inner, args, confine)
         if confine is not None:
-            cond += " AND " + confine_sql(t, confine, args)
+            cond += " AND " + reach_sql(t, confine, args)
         ors.append(f"(x.ttype = ? AND x.tid IN (SELECT r.id FROM resources r WHERE {_type_col(inner)} = ? "
                    "AND r.deleted = 0 "
                    f"AND {cond}))")
@@ -289,7 +307,7 @@ def _chain_sql(resource_type: str, clause: Clause, args: list, confine: str | No
             "AND x.url = '#' || r.id))")
 
 
-def _has_sql(resource_type: str, clause: Clause, args: list, confine: str | None = None) -> str:
+def _has_sql(resource_type: str, clause: Clause, args: list, confine: Reach | None = None) -> str:
     """Reverse chaining (search.html#has): this resource is referred to, through the named reference
     parameter, by a resource of the named type that satisfies the inner clause (which may nest `_has`)."""
     assert clause.has is not None
@@ -298,7 +316,7 @@ def _has_sql(resource_type: str, clause: Clause, args: list, confine: str | None
     inner_args: list = []
     cond = clause_sql(other, inner, inner_args, confine)
     if confine is not None:
-        cond += " AND " + confine_sql(other, confine, inner_args)
+        cond += " AND " + reach_sql(other, confine, inner_args)
     args += inner_args
     # the referring resources are found first; their reference rows then through the `rid` index
     return (f"r.id IN (SELECT x.tid FROM idx_ref x WHERE {NO_INDEX}x.p = ? AND x.ttype = ? AND x.rid IN "
@@ -322,11 +340,11 @@ def _fulltext_sql(clause: Clause, args: list) -> str:
     return ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
 
 
-def _list_sql(clause: Clause, args: list, confine: str | None = None) -> str:
+def _list_sql(clause: Clause, args: list, confine: Reach | None = None) -> str:
     """`_list=id` (search.html#list): the resources a List's entries refer to."""
     marks = ", ".join("?" * len(clause.values))
     args += list(clause.values)
-    own = "" if confine is None else " AND " + confine_sql("List", confine, args, "l")
+    own = "" if confine is None else " AND " + reach_sql("List", confine, args, "l")
     return ("EXISTS (SELECT 1 FROM idx_ref x JOIN resources l ON l.rid = x.rid WHERE l.type = 'List' "
             f"AND l.id IN ({marks}) AND l.deleted = 0{own} AND x.p = 'List.item' AND x.ttype = r.type "
             "AND x.tid = r.id)")
@@ -362,7 +380,7 @@ def _drive_rank(clause: Clause) -> int | None:
     code = clause.param.code
     if code in ("_id", "_lastUpdated", "_list") or clause.has is not None or clause.missing is not None:
         return None
-    if clause.modifier in ("not", "text", "contains"):
+    if clause.modifier in ("not", "not-in", "text", "contains"):
         return None
     if code in ("_text", "_content"):
         return 5
@@ -371,9 +389,9 @@ def _drive_rank(clause: Clause) -> int | None:
     return _DRIVE_RANK.get(clause.param.type)
 
 
-def clause_sql(resource_type: str, clause: Clause, args: list, confine: str | None = None,
+def clause_sql(resource_type: str, clause: Clause, args: list, confine: Reach | None = None,
                drive: bool = True) -> str:
-    """One clause as a condition on `r`; `confine` (a patient id) keeps chained and `_has` targets inside
+    """One clause as a condition on `r`; `confine` (the query's reach) keeps chained and `_has` targets inside
     that patient's compartment too; `drive` says whether the query starts from it (see `_semi`)."""
     if clause.param.code == "_list":
         return _list_sql(clause, args, confine)
@@ -406,7 +424,7 @@ def clause_sql(resource_type: str, clause: Clause, args: list, confine: str | No
     args.append(p)
     ors = [_value_sql(clause, v, args) for v in clause.values]
     cond = ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
-    return _semi(table, f"p = ? AND {cond}", drive, negate=clause.modifier == "not")
+    return _semi(table, f"p = ? AND {cond}", drive, negate=clause.modifier in ("not", "not-in"))
 
 
 def where_sql(query: SearchQuery, types: list[str] | None = None, *, drive: bool = True) -> tuple[str, list]:
@@ -435,10 +453,11 @@ def where_sql(query: SearchQuery, types: list[str] | None = None, *, drive: bool
         marks = ", ".join("?" * len(codes))
         parts.append(f"r.rid IN (SELECT rid FROM idx_ref WHERE p IN ({marks}) AND tid = ? AND ttype = ?)")
         args += [param_key(query.type or "Resource", c) for c in codes] + [cid, ctype]
-    if query.confine is not None:
-        parts.append(confine_sql(query.type, query.confine, args))
+    reach = reach_of(query.confine, query.refused)
+    if reach is not None:
+        parts.append(reach_sql(query.type, reach, args))
     for i, clause in enumerate(query.clauses):
-        parts.append(clause_sql(query.type or "Resource", clause, args, query.confine, drive=i == driver))
+        parts.append(clause_sql(query.type or "Resource", clause, args, reach, drive=i == driver))
     return " AND ".join(parts), args
 
 
@@ -461,8 +480,9 @@ def source_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str,
         return ("contained r" if mode == "true" else _BOTH), where, args
     inside = f"r.rid IN (SELECT r.container FROM contained r WHERE {where})"
     outer, outer_args = "r.deleted = 0", []
-    if query.confine is not None:  # the container is returned, so it must be within reach too
-        outer += " AND " + confine_sql(None, query.confine, outer_args)
+    reach = reach_of(query.confine, query.refused)
+    if reach is not None:  # the container is returned, so it must be within reach too
+        outer += " AND " + reach_sql(None, reach, outer_args)
     if mode == "true":
         return "resources r", f"{outer} AND {inside}", outer_args + args
     return "resources r", f"{outer} AND (({where}) OR {inside})", outer_args + args + args
@@ -563,7 +583,7 @@ def compile_latest_first(query: SearchQuery, *, limit: int, offset: int, types: 
 
 
 def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list, revincludes: list,
-                     limit: int, json_col: str = "r.json", confine: str | None = None) -> Compiled | None:
+                     limit: int, json_col: str = "r.json", confine: Reach | None = None) -> Compiled | None:
     """One query for one level of `_include` and `_revinclude` (search.html#include) around the given
     resources: forward references they hold, and resources whose references point at them."""
     parts: list[str] = []
@@ -586,7 +606,7 @@ def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list
                 cond.append("x.ttype = ?")
                 a.append(inc.target)
             if confine is not None:
-                cond.append(confine_sql(inc.target, confine, a))
+                cond.append(reach_sql(inc.target, confine, a))
             parts.append(f"{select} JOIN idx_ref x ON r.type = x.ttype AND r.id = x.tid "
                          f"WHERE r.deleted = 0 AND {' AND '.join(cond)}")
             args += a
@@ -605,7 +625,7 @@ def compile_includes(rids: list[int], ids: list[tuple[str, str]], includes: list
                 cond.append("x.p = ?")
                 a.append(param_key(inc.source, inc.param))
             if confine is not None:
-                cond.append(confine_sql(None if inc.source == "*" else inc.source, confine, a))
+                cond.append(reach_sql(None if inc.source == "*" else inc.source, confine, a))
             parts.append(f"{select} JOIN idx_ref x ON x.rid = r.rid WHERE r.deleted = 0 AND {' AND '.join(cond)}")
             args += a
     if not parts:

@@ -9,6 +9,7 @@ compartment by id; every other type through the reference parameters the Compart
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 
 from caregate.fhir.definitions import patient_compartment
@@ -43,3 +44,58 @@ def confine_sql(type_: str | None, patient_id: str, args: list, alias: str = "r"
     if keys:
         args.append(patient_id)
     return f"({own} OR {linked})"
+
+
+OPT_OUT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What a query may reach: one patient's compartment (`patient`), and/or only patients who have not
+    refused `refused`, a purpose of use (a National-Data-Opt-out-style Consent, see `refusal_sql`)."""
+
+    patient: str | None = None
+    refused: str | None = None
+
+
+def reach_of(patient: str | None, refused: str | None) -> Reach | None:
+    return Reach(patient, refused) if patient is not None or refused is not None else None
+
+
+def reach_sql(type_: str | None, reach: Reach, args: list, alias: str = "r") -> str:
+    """A condition true only for rows within `reach` (see `confine_sql` and `outside_refusals_sql`)."""
+    parts = []
+    if reach.patient is not None:
+        parts.append(confine_sql(type_, reach.patient, args, alias))
+    if reach.refused is not None:
+        parts.append(outside_refusals_sql(type_, reach.refused, args, alias))
+    return " AND ".join(parts)
+
+
+def refusal_sql(patient_expr: str, purpose: str, args: list) -> str:
+    """True when the patient `patient_expr` (an SQL expression) has an active Consent of scope `research`
+    (consentscope) refusing `purpose`: a National Data Opt-out names HRESCH and HOPERAT. It is read from the
+    Consent's index rows, so a Consent written or withdrawn counts from the next query on."""
+    args += [param_key("Consent", "patient"), param_key("Consent", "status"), param_key("Consent", "scope"),
+             OPT_OUT_SCOPE, param_key("Consent", "purpose"), purpose]
+    return ("EXISTS (SELECT 1 FROM idx_ref o JOIN resources oc ON oc.rid = o.rid AND oc.deleted = 0 "
+            f"WHERE o.p = ? AND o.ttype = 'Patient' AND o.tid = {patient_expr} "
+            "AND EXISTS (SELECT 1 FROM idx_token os WHERE os.rid = o.rid AND os.p = ? AND os.code = 'active') "
+            "AND EXISTS (SELECT 1 FROM idx_token oq WHERE oq.rid = o.rid AND oq.p = ? AND oq.system = ? "
+            "AND oq.code = 'research') "
+            "AND EXISTS (SELECT 1 FROM idx_token op WHERE op.rid = o.rid AND op.p = ? AND op.code = ?))")
+
+
+def outside_refusals_sql(type_: str | None, purpose: str, args: list, alias: str = "r") -> str:
+    """A condition true only for rows (of `type_`, or any type) belonging to no patient who refused `purpose`:
+    neither the Patient itself nor anything in such a patient's compartment."""
+    parts = []
+    if type_ in (None, "Patient"):
+        own = refusal_sql(f"{alias}.id", purpose, args)
+        parts.append(f"NOT {own}" if type_ == "Patient" else f"NOT ({alias}.type = 'Patient' AND {own})")
+    keys = _keys(type_) if type_ != "Patient" else ""
+    if keys:
+        inner = refusal_sql("c.tid", purpose, args)
+        parts.append(f"NOT EXISTS (SELECT 1 FROM idx_ref c WHERE c.rid = {alias}.rid AND c.ttype = 'Patient' "
+                     f"AND c.p IN ({keys}) AND {inner})")
+    return " AND ".join(parts) if parts else "1 = 1"
