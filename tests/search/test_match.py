@@ -264,6 +264,11 @@ CASES: list[Case] = [
     C("Observation", f"component-code-value-quantity={LOINC}|8462-4$lt90,{LOINC}|8480-6$ge200"),
     C("Observation", "code=local-1"), C("Observation", "code:text=blood"), C("Observation", "code:text=WEIGHT"),
     C("Patient", "gender=female,other"), C("Patient", "gender:not=male"), C("Patient", "active=true"),
+    # :in / :not-in against a shipped ValueSet's expansion (search.html#modifiers)
+    C("Patient", "gender:in=http://hl7.org/fhir/ValueSet/administrative-gender"),
+    C("Encounter", "class:in=http://terminology.hl7.org/ValueSet/v3-ActEncounterCode"),
+    C("Encounter", "class:in=http://terminology.hl7.org/ValueSet/v3-ActEncounterCode|2018-08-12"),
+    C("Encounter", "status:not-in=http://hl7.org/fhir/ValueSet/encounter-location-status"),
     C("Patient", f"_tag={TAGS}|vip"), C("Patient", "_tag=|vip"), C("Patient", "_tag:not=vip"),
     C("Observation", "category=vital-signs&status=final,amended"),
     C("Patient", f"identifier:of-type={V2_0203}|MR|MRN1"), C("Patient", f"identifier:of-type={V2_0203}|PI|MRN0,"

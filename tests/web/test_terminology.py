@@ -150,3 +150,25 @@ async def test_capability_statement_declares_the_operations(client: httpx.AsyncC
     assert {"lookup", "validate-code", "subsumes"} <= {o["name"] for o in resources["CodeSystem"]["operation"]}
     assert "http://hl7.org/fhir/OperationDefinition/ValueSet-expand" in {
         o["definition"] for o in resources["ValueSet"]["operation"]}
+
+
+async def test_token_search_in_and_not_in_a_value_set(client: httpx.AsyncClient) -> None:
+    encounters = "http://terminology.hl7.org/ValueSet/v3-ActEncounterCode"
+    for i, (system, code) in enumerate([(ACT_CODE, "AMB"), (ACT_CODE, "EMER"), ("http://example.org/cls", "AMB")]):
+        enc = {"resourceType": "Encounter", "id": f"e{i}", "status": "finished",
+               "class": {"system": system, "code": code}}
+        assert (await client.put(f"/fhir/Encounter/e{i}", json=enc, headers=JSON)).status_code == 201
+    r = await client.get("/fhir/Encounter", params={"class:in": encounters})
+    assert r.status_code == 200, r.text
+    assert sorted(e["resource"]["id"] for e in r.json().get("entry", ())) == ["e0", "e1"]
+    r = await client.get("/fhir/Encounter", params={"class:not-in": encounters})
+    assert [e["resource"]["id"] for e in r.json().get("entry", ())] == ["e2"]
+    r = await client.get("/fhir/Encounter", params={"status:in": "http://hl7.org/fhir/ValueSet/encounter-status"})
+    assert len(r.json().get("entry", ())) == 3  # `code` elements: the system is the binding's
+
+
+async def test_token_search_in_an_unusable_value_set_is_refused(client: httpx.AsyncClient) -> None:
+    r = await client.get("/fhir/Encounter", params={"class:in": "http://example.org/no-such-vs"})
+    assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["class:in"]
+    r = await client.get("/fhir/Condition", params={"code:in": "http://hl7.org/fhir/ValueSet/clinical-findings"})
+    assert r.status_code == 422 and "SNOMED CT" in r.json()["issue"][0]["diagnostics"]

@@ -51,6 +51,7 @@ from caregate.search.extract import CANONICAL, IndexRows, index_resource, normal
 from caregate.search.fulltext import content_text_from_json, narrative_text
 from caregate.search.query import (
     Clause,
+    CodeSetValue,
     CompositeValue,
     QuantityValue,
     RangeValue,
@@ -228,6 +229,9 @@ def _token_test(modifier: str | None, value: object) -> RowTest:
     if modifier == "text":
         needle = normalize(str(value))
         return lambda row: row[2] is not None and needle in normalize(row[2])
+    if isinstance(value, CodeSetValue):
+        pairs, bare = value.codes, value.bare
+        return lambda row: (row[0], row[1]) in pairs if row[0] is not None else row[1] in bare
     assert isinstance(value, TokenValue)
     code, system, no_system = value.code, value.system, value.no_system
     return lambda row: ((code is None or row[1] == code)
@@ -393,7 +397,7 @@ def _rows_pred(clause: Clause) -> Pred:
         def any_row(item: Indexed, ctx: _Context) -> bool:
             return any(t(row) for k, c, t in tests for row in item.values(k, c))
 
-    if clause.modifier == "not":
+    if clause.modifier in ("not", "not-in"):
         return lambda item, ctx: not any_row(item, ctx)
     return any_row
 

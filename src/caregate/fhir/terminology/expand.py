@@ -8,6 +8,7 @@ property filter, an unknown code system) raises `NotExpandable` saying which.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from caregate.fhir.terminology.content import code_system, value_set
@@ -108,10 +109,15 @@ def expand(vs: dict[str, Any], stack: tuple[str, ...] = ()) -> list[Concept]:
 
 def expand_url(url: str, stack: tuple[str, ...] = ()) -> list[Concept]:
     """The expansion of a shipped ValueSet by canonical url (`|version` ignored)."""
-    url = url.split("|", 1)[0]
+    return list(_expand_url(url.split("|", 1)[0], stack))
+
+
+@cache
+def _expand_url(url: str, stack: tuple[str, ...]) -> tuple[Concept, ...]:
+    """Shipped content never changes while the process runs, so each expansion is worked out once."""
     if url in stack:
         raise NotExpandable(f"the ValueSet {url} includes itself")
     vs = value_set(url)
     if vs is None:
         raise UnknownValueSet(url)
-    return expand(vs, (*stack, url))
+    return tuple(expand(vs, (*stack, url)))
