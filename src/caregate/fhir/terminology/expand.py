@@ -80,7 +80,10 @@ def _include(inc: dict[str, Any], stack: tuple[str, ...]) -> list[Concept]:
         else:
             raise _no_content(system)
     for url in inc.get("valueSet", ()):
-        other = expand_url(url, stack)
+        try:
+            other = expand_url(url, stack)
+        except UnknownValueSet:
+            raise NotExpandable(f"it includes the ValueSet {url}, which is not known to this server") from None
         if out is None:
             out = other
         else:

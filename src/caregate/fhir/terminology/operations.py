@@ -14,7 +14,7 @@ from typing import Any
 
 from caregate.errors import FhirError, incorrect
 from caregate.fhir.terminology.content import CodeSystem, code_system, value_set
-from caregate.fhir.terminology.expand import LICENSED, Concept, NotExpandable, UnknownValueSet, expand
+from caregate.fhir.terminology.expand import LICENSED, Concept, NotExpandable, expand
 
 __all__ = ["Inputs", "expand_operation", "inputs", "lookup", "resolve_value_set", "subsumes", "validate_code_cs",
            "validate_code_vs"]
@@ -56,9 +56,6 @@ def _int(args: Inputs, name: str, default: int | None) -> int | None:
 def _concepts(vs: dict[str, Any]) -> list[Concept]:
     try:
         return expand(vs)
-    except UnknownValueSet as exc:
-        raise FhirError("not-found", f"The ValueSet {exc} (included by {vs.get('url')}) is not known.",
-                        code="not-found") from None
     except NotExpandable as exc:
         raise FhirError("invalid", f"The ValueSet {vs.get('url', '')} cannot be expanded: {exc}.",
                         code="not-supported") from None
