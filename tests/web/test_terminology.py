@@ -172,3 +172,13 @@ async def test_token_search_in_an_unusable_value_set_is_refused(client: httpx.As
     assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["class:in"]
     r = await client.get("/fhir/Condition", params={"code:in": "http://hl7.org/fhir/ValueSet/clinical-findings"})
     assert r.status_code == 422 and "SNOMED CT" in r.json()["issue"][0]["diagnostics"]
+
+
+async def test_a_malformed_posted_value_set_is_400(client: httpx.AsyncClient) -> None:
+    vs = {"resourceType": "ValueSet", "status": "active",
+          "compose": {"include": [{"system": ACT_CODE, "concept": [{"display": "no code"}]}]}}
+    body = {"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": vs}]}
+    r = await client.post("/fhir/ValueSet/$expand", json=body, headers=JSON)
+    assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["valueSet"]
+    r = await client.post("/fhir/ValueSet/$expand", json={"resourceType": "Patient"}, headers=JSON)
+    assert r.status_code == 400

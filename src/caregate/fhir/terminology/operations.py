@@ -12,9 +12,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from caregate.errors import FhirError, incorrect
+from caregate.errors import FhirError, Issue, incorrect
 from caregate.fhir.terminology.content import CodeSystem, code_system, value_set
 from caregate.fhir.terminology.expand import LICENSED, Concept, NotExpandable, expand
+from caregate.fhir.validate import validate
 
 __all__ = ["Inputs", "expand_operation", "inputs", "lookup", "resolve_value_set", "subsumes", "validate_code_cs",
            "validate_code_vs"]
@@ -67,6 +68,11 @@ def resolve_value_set(args: Inputs, instance: dict[str, Any] | None) -> dict[str
         return instance
     given = args.get("valueSet")
     if isinstance(given, dict):
+        errors = [i for i in validate(given) if i.severity in ("error", "fatal")]
+        if given.get("resourceType") != "ValueSet" or errors:
+            first = errors[0] if errors else Issue("The 'valueSet' parameter must hold a ValueSet.", "invalid")
+            raise FhirError("incorrect", f"The 'valueSet' parameter: {first.diagnostics}", ("valueSet",),
+                            code=first.code, extra=errors[1:])
         return given
     url = args.get("url") or args.get("context")
     if not isinstance(url, str) or not url:
