@@ -142,6 +142,8 @@ async def test_expand_a_stored_value_set_by_id(client: httpx.AsyncClient) -> Non
     r = await client.get(f"/fhir/ValueSet/{created.json()['id']}/$expand")
     assert r.status_code == 200 and _codes(r.json()) == ["male", "female"]
     assert r.json()["expansion"]["contains"][0]["display"] == "Male"
+    r = await client.get("/fhir/ValueSet/$validate-code", params={"url": vs["url"], "code": "other"})
+    assert r.status_code == 200 and _params(r.json())["result"] is False
 
 
 async def test_capability_statement_declares_the_operations(client: httpx.AsyncClient) -> None:

@@ -2,7 +2,7 @@
 `$validate-code`, `$subsumes` (https://hl7.org/fhir/R4/terminology-service.html).
 
 Type level works on a shipped ValueSet or CodeSystem named by url (or a ValueSet given in the Parameters);
-instance level on a shipped one by id, else on a ValueSet stored on this server.
+instance level on a shipped one by id; a ValueSet stored on this server is found by id or by url.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import orjson
 
 from caregate.clock import instant
 from caregate.errors import FhirError
-from caregate.fhir.terminology import code_system_by_id, value_set_by_id
+from caregate.fhir.terminology import code_system_by_id, value_set, value_set_by_id
 from caregate.fhir.terminology import operations as ops
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.read import read
+from caregate.interactions.search import search
 
 __all__ = ["OPERATIONS", "terminology_operation"]
 
@@ -30,6 +31,15 @@ async def _stored(ctx: RequestContext, type_: str, id_: str) -> dict:
     return orjson.loads(stored.json)
 
 
+async def _stored_by_url(ctx: RequestContext, url: str) -> dict | None:
+    """A ValueSet stored on this server with that canonical url (`|version` ignored), if any."""
+    bundle = (await search(ctx, "ValueSet", [("url", url.split("|", 1)[0]), ("_count", "1")])).body or {}
+    for entry in bundle.get("entry", ()):
+        if entry.get("search", {}).get("mode") == "match":
+            return orjson.loads(orjson.dumps(entry["resource"]))
+    return None
+
+
 async def terminology_operation(ctx: RequestContext, type_: str, id_: str | None, op: str, body: object,
                                 params: list[tuple[str, str]]) -> Result:
     args = ops.inputs(params, body)
@@ -37,6 +47,10 @@ async def terminology_operation(ctx: RequestContext, type_: str, id_: str | None
         instance = None
         if id_ is not None:
             instance = value_set_by_id(id_) or await _stored(ctx, type_, id_)
+        url = args.get("url") or args.get("context")
+        if instance is None and not isinstance(args.get("valueSet"), dict) and isinstance(url, str) and url \
+                and value_set(url) is None:
+            instance = await _stored_by_url(ctx, url)
         vs = ops.resolve_value_set(args, instance)
         if op == "$expand":
             return Result(body=ops.expand_operation(vs, args, instant(datetime.now(UTC))), status=200)
