@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ FHIR = f"{BASE}/fhir"
 class Secured:
     client: httpx.AsyncClient
     auth: AuthService
+    app: Any = None  # the ASGI app, for a second client from another address
 
     def token(self, scope: str, *, client: str = "app", patient: str | None = None, user: str | None = None,
               lifetime: int = 300) -> str:
@@ -77,7 +79,7 @@ async def secured(database_url: str) -> AsyncIterator[Secured]:
     auth.users.add("alice-user", PASSWORD, patient="alice")
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
-        yield Secured(c, auth)
+        yield Secured(c, auth, app)
     app.app.fhir.bearer.close()
     await app.app.fhir.subscriptions.service.stop()
     await store.close()

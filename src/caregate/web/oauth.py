@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from caregate.auth.errors import OAuthError
 from caregate.auth.server import AuthorizationServer, PageError, RedirectError
+from caregate.auth.throttle import GuessLimiter
 from caregate.auth.users import SignInRefused
 from caregate.web.signin_pages import code_page, consent_page, error_page, sign_in_page
 
@@ -26,6 +27,7 @@ PATHS = frozenset({"/.well-known/openid-configuration", SMART_PATH, "/auth/jwks"
                    "/auth/consent", "/auth/verify", "/auth/token", "/auth/revoke", "/auth/introspect",
                    "/auth/register"})
 MAX_FORM = 64 * 1024
+GUARDED = frozenset({"/auth/authorize", "/auth/verify", "/auth/token"})  # where passwords and codes are guessed
 
 
 def _json(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -35,15 +37,24 @@ def _json(body: dict, status: int = 200, headers: dict[str, str] | None = None) 
 class OAuthWeb:
     def __init__(self, server: AuthorizationServer) -> None:
         self.server = server
+        self.limiter = GuessLimiter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         scope["route_template"] = path
+        address = (scope.get("client") or ("unknown",))[0]
+        guarded = scope["method"] == "POST" and path in GUARDED
+        wait = self.limiter.retry_after(address) if guarded else None
+        if wait is not None:
+            await _too_many(path, wait)(scope, receive, send)
+            return
         request = Request(scope, receive)
         try:
             response = await self._dispatch(request, path, scope["method"])
         except OAuthError as exc:
             response = _json(exc.to_json(), exc.status, _NO_STORE)
+        if guarded and response.status_code in (400, 401):
+            self.limiter.fail(address)
         await response(scope, receive, send)
 
     async def _dispatch(self, request: Request, path: str, method: str) -> Response:
@@ -134,6 +145,17 @@ class OAuthWeb:
 
 def _page(html: str, status: int = 200) -> Response:
     return HTMLResponse(html, status, headers=_PAGE_HEADERS)
+
+
+def _too_many(path: str, wait: int) -> Response:
+    """429 with Retry-After (RFC 6585 section 4): JSON for the token endpoint, a page for people."""
+    message = f"Too many failed attempts from your network address; try again in {wait} seconds."
+    if path == "/auth/token":
+        return _json({"error": "invalid_request", "error_description": message}, 429,
+                     {**_NO_STORE, "Retry-After": str(wait)})
+    response = _page(error_page(message), 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 async def _limited_body(request: Request) -> bytes:
