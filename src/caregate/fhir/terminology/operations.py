@@ -10,6 +10,7 @@ shipped (SNOMED CT) is 422 saying so, a missing or malformed parameter is 400.
 from __future__ import annotations
 
 import uuid
+from functools import cache
 from typing import Any
 
 from caregate.errors import FhirError, Issue, incorrect
@@ -84,12 +85,16 @@ def resolve_value_set(args: Inputs, instance: dict[str, Any] | None) -> dict[str
     return found
 
 
-def _matches(text: str, concept: Concept) -> bool:
-    """The `filter` text: every word must start a word of the display, or the code must start with it."""
-    words = text.lower().split()
-    display = concept[2].lower().replace("-", " ").split()
-    code = concept[1].lower()
-    return all(any(d.startswith(w) for d in display) or code.startswith(w) for w in words)
+@cache
+def _words(display: str, code: str) -> tuple[str, ...]:
+    """A concept's searchable words, lower case: its code and the words of its display."""
+    return (code.lower(), *display.lower().replace("-", " ").split())
+
+
+def _matches(words: list[str], concept: Concept) -> bool:
+    """The `filter` text: every word of it must start a word of the display, or the code."""
+    own = _words(concept[2], concept[1])
+    return all(any(d.startswith(w) for d in own) for w in words)
 
 
 def expand_operation(vs: dict[str, Any], args: Inputs, timestamp: str) -> dict[str, Any]:
@@ -97,7 +102,8 @@ def expand_operation(vs: dict[str, Any], args: Inputs, timestamp: str) -> dict[s
     concepts = _concepts(vs)
     text = args.get("filter")
     if isinstance(text, str) and text.strip():
-        concepts = [c for c in concepts if _matches(text, c)]
+        words = text.lower().split()
+        concepts = [c for c in concepts if _matches(words, c)]
     offset = _int(args, "offset", 0) or 0
     count = _int(args, "count", None)
     page = concepts[offset:] if count is None else concepts[offset:offset + count]
