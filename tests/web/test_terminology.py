@@ -184,3 +184,9 @@ async def test_a_malformed_posted_value_set_is_400(client: httpx.AsyncClient) ->
     assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["valueSet"]
     r = await client.post("/fhir/ValueSet/$expand", json={"resourceType": "Patient"}, headers=JSON)
     assert r.status_code == 400
+
+
+async def test_expand_answers_in_xml_too(client: httpx.AsyncClient) -> None:
+    r = await client.get("/fhir/ValueSet/$expand", params={"url": GENDER_VS, "_format": "xml"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+xml")
+    assert '<code value="female"/>' in r.text
