@@ -95,3 +95,15 @@ async def test_token_claim_sets_the_purpose_and_the_header_cannot_contradict_it(
 async def test_metadata_ignores_the_purpose(secured: Secured) -> None:  # noqa: F811
     r = await secured.client.get("/fhir/metadata", headers={"X-Purpose-Of-Use": "nonsense"})
     assert r.status_code == 200
+
+
+async def test_researcher_role_has_no_direct_care_access(secured: Secured) -> None:  # noqa: F811
+    secured.auth.users.add("rita", PASSWORD, practitioner="drwho", org="A81001", roles=("researcher",))
+    headers = secured.headers(SCOPE, user="rita")
+    for asked in (None, "TREAT", "ETREAT"):
+        extra = {"X-Purpose-Of-Use": asked, "X-Break-Glass-Reason": "curious"} if asked else {}
+        r = await secured.client.get("/fhir/Patient/alice", headers={**headers, **extra})
+        assert r.status_code == 403, asked
+        assert r.json()["issue"][0]["code"] == "forbidden"
+    r = await secured.client.get("/fhir/Patient/alice", headers={**headers, "X-Purpose-Of-Use": "HRESCH"})
+    assert r.status_code == 200

@@ -49,7 +49,8 @@ class BearerValidator:
                                            str(claims.get("scope", "")), patient=claims.get("patient"),
                                            fhir_user=claims.get("fhirUser"),
                                            purpose=_text(claims.get("purpose_of_use")),
-                                           break_glass_reason=_text(claims.get("break_glass_reason")))
+                                           break_glass_reason=_text(claims.get("break_glass_reason")),
+                                           roles=tuple(r for r in claims.get("roles") or () if isinstance(r, str)))
         except ScopeError as exc:
             raise InvalidToken("The token's scope is malformed.") from exc
 

@@ -254,7 +254,7 @@ class AuthorizationServer:
                 family: str | None, encounter: str | None = None) -> dict:
         words = scope.split()
         token, claims = self.service.tokens.access_token(client_id=client.client_id, subject=user.name, scope=scope,
-                                                         patient=patient, fhir_user=user.fhir_user)
+                                                         patient=patient, fhir_user=user.fhir_user, roles=user.roles)
         out: dict = {"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_LIFETIME, "scope": scope}
         if patient:
             out["patient"] = patient

@@ -34,7 +34,8 @@ class TokenIssuer:
 
     def access_token(self, *, client_id: str, subject: str, scope: str, patient: str | None = None,
                      fhir_user: str | None = None, lifetime: int = ACCESS_LIFETIME,
-                     purpose: str | None = None, break_glass_reason: str | None = None) -> tuple[str, dict]:
+                     purpose: str | None = None, break_glass_reason: str | None = None,
+                     roles: tuple[str, ...] = ()) -> tuple[str, dict]:
         now = int(self.now())
         claims: dict = {"iss": self.issuer, "sub": subject, "aud": self.audience, "exp": now + lifetime,
                         "iat": now, "jti": secrets.token_urlsafe(16), "client_id": client_id, "scope": scope}
@@ -46,6 +47,8 @@ class TokenIssuer:
             claims["purpose_of_use"] = purpose
         if break_glass_reason:
             claims["break_glass_reason"] = break_glass_reason
+        if roles:  # the user's job-role and local role codes (policy decisions read them)
+            claims["roles"] = list(roles)
         return self._sign(claims, "at+jwt"), claims
 
     def id_token(self, *, client_id: str, subject: str, fhir_user: str | None, nonce: str | None,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 DEFAULT = "TREAT"
 BREAK_GLASS = "ETREAT"
 SECONDARY = frozenset({"HRESCH", "HOPERAT"})  # the uses a National Data Opt-out refuses
+DIRECT_CARE = frozenset({"TREAT", "CLINTRL", "COC", "ETREAT", "BTG", "ERTREAT", "POPHLTH"})  # TREAT and below
+RESEARCHER = "researcher"  # the local role for secondary use, which has no direct-care access
 
 PURPOSES = frozenset({
     "TREAT", "CLINTRL", "COC", "ETREAT", "BTG", "ERTREAT", "POPHLTH",

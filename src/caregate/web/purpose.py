@@ -1,7 +1,8 @@
 """The purpose of use of one FHIR request, from its headers and token (policy/purpose.py decides what is valid).
 
 Refusals are OperationOutcomes naming the header at fault: 400 for a purpose that is not a v3 PurposeOfUse code
-or break-glass without a reason, 403 for break-glass by someone who is not a member of staff.
+or break-glass without a reason, 403 for break-glass by someone who is not a member of staff
+and for direct care asked by a researcher.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from starlette.datastructures import Headers
 
 from caregate.errors import FhirError
 from caregate.policy import Actor
-from caregate.policy.purpose import Purpose, PurposeError, asserted
+from caregate.policy.purpose import DIRECT_CARE, RESEARCHER, Purpose, PurposeError, asserted
 
 PURPOSE_HEADER = "x-purpose-of-use"
 REASON_HEADER = "x-break-glass-reason"
@@ -23,6 +24,10 @@ def purpose_of(headers: Headers, actor: Actor | None) -> Purpose:
                            actor.purpose if actor else None, actor.break_glass_reason if actor else None)
     except PurposeError as exc:
         raise FhirError("incorrect", str(exc), (f"http.{exc.where}",), code="value") from None
+    if actor is not None and RESEARCHER in actor.roles and purpose.code in DIRECT_CARE:
+        raise FhirError("forbidden", f"The researcher role has no direct-care access (purpose {purpose.code}); "
+                                     "assert the research purpose with X-Purpose-Of-Use: HRESCH.",
+                        ("http.X-Purpose-Of-Use",))
     if purpose.break_glass and actor is not None and not actor.staff:
         raise FhirError("forbidden", "Break-glass (purpose ETREAT) is for members of staff signed in as a "
                                      "Practitioner.", ("http.X-Purpose-Of-Use",))
