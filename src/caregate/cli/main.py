@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from caregate import __version__
+from caregate.cli.access import access
 from caregate.cli.audit import audit
 from caregate.cli.auth import clients, launch, token, users
 from caregate.cli.check import check
@@ -34,6 +35,7 @@ cli.add_command(launch)
 cli.add_command(check)
 cli.add_command(validate)
 cli.add_command(audit)
+cli.add_command(access)
 
 
 def main() -> None:
