@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from caregate.web.cors import CorsMiddleware
 from caregate.web.fhir_api import FhirApi
 from caregate.web.oauth import PATHS as OAUTH_PATHS
 from caregate.web.oauth import OAuthWeb
@@ -19,6 +20,14 @@ class Root:
         self.fhir = fhir
         self.metrics = metrics
         self.oauth = oauth  # the authorization server, when authentication is on
+        registered = None  # without authentication every origin may read, as every caller may
+        if oauth is not None:
+            clients = oauth.server.service.clients
+
+            def registered() -> list[str]:
+                return [uri for client in clients.list() for uri in client.redirect_uris]
+
+        self._http = CorsMiddleware(self._route, registered)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -31,6 +40,9 @@ class Root:
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
+        await self._http(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         if self.oauth is not None and path in OAUTH_PATHS:
             await self.oauth(scope, receive, send)
