@@ -190,3 +190,11 @@ async def test_expand_answers_in_xml_too(client: httpx.AsyncClient) -> None:
     r = await client.get("/fhir/ValueSet/$expand", params={"url": GENDER_VS, "_format": "xml"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+xml")
     assert '<code value="female"/>' in r.text
+
+
+async def test_subsumes_across_code_systems_is_400(client: httpx.AsyncClient) -> None:
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "codingA", "valueCoding": {"system": ACT_CODE, "code": "AMB"}},
+        {"name": "codingB", "valueCoding": {"system": GENDER, "code": "male"}}]}
+    r = await client.post("/fhir/CodeSystem/$subsumes", json=body, headers=JSON)
+    assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["codingB"]

@@ -230,6 +230,10 @@ def subsumes(args: Inputs, instance: CodeSystem | None = None) -> dict[str, Any]
     """CodeSystem/$subsumes (codesystem-operation-subsumes.html): the relationship of codeA to codeB."""
     cs, a = _system(args, instance, "codeA", "codingA")
     _, b = _system({**args, "system": cs.url}, cs, "codeB", "codingB")
+    other = args.get("codingB")
+    if isinstance(other, dict) and other.get("system") not in (None, cs.url):
+        raise incorrect(f"codingB is from {other.get('system')}, not {cs.url}: $subsumes compares codes of one "
+                        "code system.", "codingB")
     for code, name in ((a, "codeA"), (b, "codeB")):
         if code not in cs.display:
             raise FhirError("not-found", f"The code {code} is not in the code system {cs.url}.", (name,),
