@@ -29,6 +29,7 @@ DDL = (
     "CREATE TABLE IF NOT EXISTS auth_refresh (token_hash TEXT PRIMARY KEY, family TEXT NOT NULL, data TEXT NOT NULL, "
     "exp BIGINT NOT NULL, used INTEGER NOT NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS auth_refresh_family ON auth_refresh (family)",
+    "CREATE TABLE IF NOT EXISTS auth_proofing (name TEXT PRIMARY KEY, level TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS auth_totp (name TEXT PRIMARY KEY, secret TEXT NOT NULL, recovery TEXT NOT NULL, "
     "last_step BIGINT NOT NULL)",
 )

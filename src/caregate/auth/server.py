@@ -155,7 +155,7 @@ class AuthorizationServer:
         the second factor (users enrolled in TOTP) rather than consent."""
         user = self.service.users.verify(name, password)  # raises SignInRefused
         second = self.service.second_factor.enrolled(user.name)
-        return self._ticket(req, user.name, "second-factor" if second else "consent"), second
+        return self._ticket(req, user.name, "second-factor" if second else "consent", ["pwd"]), second
 
     def second_factor(self, ticket: str, code: str) -> str:
         """Check the TOTP or recovery code for a ticket from `sign_in`; a consent ticket when right."""
@@ -166,12 +166,13 @@ class AuthorizationServer:
             self.service.users.fail(data["user"])
             raise SignInRefused
         self._load_code(f"p:{_hash(ticket)}", consume=True)
-        return self._ticket(AuthorizationRequest(**data["request"]), data["user"], "consent")
+        return self._ticket(AuthorizationRequest(**data["request"]), data["user"], "consent", ["pwd", "otp"])
 
-    def _ticket(self, req: AuthorizationRequest, user: str, stage: str) -> str:
+    def _ticket(self, req: AuthorizationRequest, user: str, stage: str, amr: list[str]) -> str:
+        """`amr`: how the user has authenticated so far (RFC 8176 method names), carried into the tokens."""
         ticket = secrets.token_urlsafe(32)
-        self._store_code(f"p:{_hash(ticket)}", {"request": asdict(req), "user": user, "stage": stage},
-                         PENDING_LIFETIME)
+        self._store_code(f"p:{_hash(ticket)}", {"request": asdict(req), "user": user, "stage": stage,
+                                                "amr": amr}, PENDING_LIFETIME)
         return ticket
 
     def pending(self, ticket: str) -> tuple[AuthorizationRequest, User, str]:
@@ -189,7 +190,9 @@ class AuthorizationServer:
     def decide(self, ticket: str, approve: bool) -> str:
         """The redirect after the consent page: a code when approved, `access_denied` otherwise."""
         req, user, scope = self.pending(ticket)
-        self._load_code(f"p:{_hash(ticket)}", consume=True)
+        pending = self._load_code(f"p:{_hash(ticket)}", consume=True)
+        if pending is None:  # used by a concurrent request in between
+            raise SignInRefused
         if not approve:
             return req.error("access_denied", "The user did not allow access.").redirect
         words = scope.split()
@@ -204,7 +207,8 @@ class AuthorizationServer:
                                                   "patient's record open.").redirect
         code = secrets.token_urlsafe(32)
         self._store_code(_hash(code), {"request": asdict(req), "user": user.name, "scope": scope,
-                                       "patient": patient, "encounter": req.launch_encounter}, CODE_LIFETIME)
+                                       "patient": patient, "encounter": req.launch_encounter,
+                                       "amr": pending.get("amr", ["pwd"])}, CODE_LIFETIME)
         return _with_query(req.redirect_uri, {"code": code, "state": req.state})
 
     # -- token endpoint ----------------------------------------------------------------------------
@@ -248,13 +252,15 @@ class AuthorizationServer:
         user = self.service.users.get(data["user"])
         if user is None or user.disabled:
             raise OAuthError("invalid_grant", "The user can no longer sign in.")
-        return self._tokens(client, user, data["scope"], data.get("patient"), req.nonce, None, data.get("encounter"))
+        return self._tokens(client, user, data["scope"], data.get("patient"), req.nonce, None, data.get("encounter"),
+                            tuple(data.get("amr", ("pwd",))))
 
     def _tokens(self, client: Client, user: User, scope: str, patient: str | None, nonce: str | None,
-                family: str | None, encounter: str | None = None) -> dict:
+                family: str | None, encounter: str | None = None, amr: tuple[str, ...] = ("pwd",)) -> dict:
         words = scope.split()
         token, claims = self.service.tokens.access_token(client_id=client.client_id, subject=user.name, scope=scope,
-                                                         patient=patient, fhir_user=user.fhir_user, roles=user.roles)
+                                                         patient=patient, fhir_user=user.fhir_user, roles=user.roles,
+                                                         proofing=user.proofing, amr=amr)
         out: dict = {"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_LIFETIME, "scope": scope}
         if patient:
             out["patient"] = patient
@@ -270,7 +276,7 @@ class AuthorizationServer:
             refresh = secrets.token_urlsafe(32)
             now = int(self.service.now())
             data = {"client_id": client.client_id, "user": user.name, "scope": scope, "patient": patient,
-                    "encounter": encounter, "jti": claims["jti"], "exp_access": claims["exp"]}
+                    "encounter": encounter, "amr": list(amr), "jti": claims["jti"], "exp_access": claims["exp"]}
             with self.service.db.connect() as c:
                 c.run("INSERT INTO auth_refresh (token_hash, family, data, exp) VALUES (?, ?, ?, ?)",
                       (_hash(refresh), family or secrets.token_urlsafe(16), json.dumps(data), now + lifetime))
@@ -307,7 +313,8 @@ class AuthorizationServer:
         user = self.service.users.get(data["user"])
         if user is None or user.disabled:
             raise OAuthError("invalid_grant", "The user can no longer sign in.")
-        return self._tokens(client, user, scope, data.get("patient"), None, family, data.get("encounter"))
+        return self._tokens(client, user, scope, data.get("patient"), None, family, data.get("encounter"),
+                            tuple(data.get("amr", ("pwd",))))
 
     @staticmethod
     def _revoke_family(c, family: str, now: int) -> None:

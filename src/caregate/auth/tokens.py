@@ -35,7 +35,8 @@ class TokenIssuer:
     def access_token(self, *, client_id: str, subject: str, scope: str, patient: str | None = None,
                      fhir_user: str | None = None, lifetime: int = ACCESS_LIFETIME,
                      purpose: str | None = None, break_glass_reason: str | None = None,
-                     roles: tuple[str, ...] = ()) -> tuple[str, dict]:
+                     roles: tuple[str, ...] = (), proofing: str | None = None,
+                     amr: tuple[str, ...] = ()) -> tuple[str, dict]:
         now = int(self.now())
         claims: dict = {"iss": self.issuer, "sub": subject, "aud": self.audience, "exp": now + lifetime,
                         "iat": now, "jti": secrets.token_urlsafe(16), "client_id": client_id, "scope": scope}
@@ -49,6 +50,10 @@ class TokenIssuer:
             claims["break_glass_reason"] = break_glass_reason
         if roles:  # the user's job-role and local role codes (policy decisions read them)
             claims["roles"] = list(roles)
+        if proofing:  # how strongly the user's identity was checked (NHS login's P0/P5/P9)
+            claims["identity_proofing_level"] = proofing
+        if amr:  # how they signed in (RFC 8176: pwd, otp)
+            claims["amr"] = list(amr)
         return self._sign(claims, "at+jwt"), claims
 
     def id_token(self, *, client_id: str, subject: str, fhir_user: str | None, nonce: str | None,

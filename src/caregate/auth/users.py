@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from caregate.auth.db import AuthDb
 
 MAX_FAILURES = 5
+PROOFING_LEVELS = ("P0", "P5", "P9")  # NHS login identity proofing: none, basic, strong (vectors of trust)
 LOCK_SECONDS = 15 * 60
 _HASHER = PasswordHasher()  # Argon2id with the library's RFC 9106 low-memory profile
 _DUMMY = _HASHER.hash("not a password of anyone")
@@ -29,6 +30,7 @@ class User:
     org: str | None = None
     roles: tuple[str, ...] = ()
     disabled: bool = False
+    proofing: str = "P0"
 
     @property
     def fhir_user(self) -> str | None:
@@ -49,9 +51,12 @@ class UserDirectory:
         self.now = now
 
     def add(self, name: str, password: str | None = None, *, patient: str | None = None,
-            practitioner: str | None = None, org: str | None = None, roles: tuple[str, ...] = ()) -> User:
+            practitioner: str | None = None, org: str | None = None, roles: tuple[str, ...] = (),
+            proofing: str = "P0") -> User:
         if patient and practitioner:
             raise ValueError("A user is a patient or a practitioner, not both.")
+        if proofing not in PROOFING_LEVELS:
+            raise ValueError(f"The proofing level is one of {', '.join(PROOFING_LEVELS)}, not {proofing!r}.")
         hashed = _HASHER.hash(password) if password else None
         with self.db.connect() as c:
             if c.one("SELECT 1 FROM auth_users WHERE name = ?", (name,)):
@@ -59,16 +64,16 @@ class UserDirectory:
             c.run("INSERT INTO auth_users (name, password_hash, patient, practitioner, org, roles, created) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
                   (name, hashed, patient, practitioner, org, json.dumps(list(roles)), int(self.now())))
-        return User(name, patient, practitioner, org, tuple(roles))
+            c.run("DELETE FROM auth_proofing WHERE name = ?", (name,))
+            c.run("INSERT INTO auth_proofing (name, level) VALUES (?, ?)", (name, proofing))
+        return User(name, patient, practitioner, org, tuple(roles), proofing=proofing)
 
     def get(self, name: str) -> User | None:
-        row = self.db.one("SELECT name, patient, practitioner, org, roles, disabled FROM auth_users WHERE name = ?",
-                          (name,))
+        row = self.db.one(f"{_SELECT} WHERE u.name = ?", (name,))
         return _user(row) if row else None
 
     def list(self) -> list[User]:
-        rows = self.db.all("SELECT name, patient, practitioner, org, roles, disabled FROM auth_users "
-                           "ORDER BY created, name")
+        rows = self.db.all(f"{_SELECT} ORDER BY u.created, u.name")
         return [_user(r) for r in rows]
 
     def usable(self, name: str) -> bool:
@@ -121,5 +126,9 @@ class UserDirectory:
         return user
 
 
+_SELECT = ("SELECT u.name, u.patient, u.practitioner, u.org, u.roles, u.disabled, p.level FROM auth_users u "
+           "LEFT JOIN auth_proofing p ON p.name = u.name")
+
+
 def _user(row: tuple) -> User:
-    return User(row[0], row[1], row[2], row[3], tuple(json.loads(row[4] or "[]")), bool(row[5]))
+    return User(row[0], row[1], row[2], row[3], tuple(json.loads(row[4] or "[]")), bool(row[5]), row[6] or "P0")

@@ -101,9 +101,11 @@ def users() -> None:
               help="A national RBAC job-role code (e.g. R8000) or researcher/admin (repeatable).")
 @click.option("--totp", is_flag=True, help="Require an authenticator-app code at sign-in; prints the secret, "
                                            "its otpauth:// URI and recovery codes once.")
+@click.option("--proofing", type=click.Choice(["P0", "P5", "P9"]), default="P0", show_default=True,
+              help="How strongly the person's identity was checked (NHS login levels); tokens carry it.")
 @database_option
 def users_add(name: str, password_stdin: bool, patient: str | None, practitioner: str | None, org: str | None,
-              roles: tuple[str, ...], totp: bool, database: str | None) -> None:
+              roles: tuple[str, ...], totp: bool, proofing: str, database: str | None) -> None:
     """Add a user (a patient or a member of staff)."""
     if patient and (practitioner or org):
         raise click.UsageError("--patient and --practitioner/--org describe different kinds of user.")
@@ -116,7 +118,8 @@ def users_add(name: str, password_stdin: bool, patient: str | None, practitioner
             raise click.UsageError("No password was given on standard input.")
     service = _service(database)
     try:
-        service.users.add(name, password, patient=patient, practitioner=practitioner, org=org, roles=roles)
+        service.users.add(name, password, patient=patient, practitioner=practitioner, org=org, roles=roles,
+                          proofing=proofing)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"added {name}")
