@@ -176,6 +176,28 @@ async def test_token_search_in_an_unusable_value_set_is_refused(client: httpx.As
     assert r.status_code == 422 and "SNOMED CT" in r.json()["issue"][0]["diagnostics"]
 
 
+async def test_token_search_below_and_above_a_code_in_its_hierarchy(client: httpx.AsyncClient) -> None:
+    classes = [(ACT_CODE, "AMB"), (ACT_CODE, "_ActEncounterCode"), (ACT_CODE, "_ActCareProvisionCode"),
+               ("http://example.org/cls", "AMB")]
+    for i, (system, code) in enumerate(classes):
+        enc = {"resourceType": "Encounter", "id": f"h{i}", "status": "finished",
+               "class": {"system": system, "code": code}}
+        assert (await client.put(f"/fhir/Encounter/h{i}", json=enc, headers=JSON)).status_code == 201
+
+    async def ids(params: dict[str, str]) -> list[str]:
+        r = await client.get("/fhir/Encounter", params=params)
+        assert r.status_code == 200, r.text
+        return sorted(e["resource"]["id"] for e in r.json().get("entry", ()))
+
+    assert await ids({"class:below": f"{ACT_CODE}|_ActEncounterCode"}) == ["h0", "h1"]
+    assert await ids({"class:above": f"{ACT_CODE}|AMB"}) == ["h0", "h1", "h2"]
+    assert await ids({"class:above": f"{ACT_CODE}|_ActCareProvisionCode"}) == ["h2"]
+    r = await client.get("/fhir/Encounter", params={"class:below": "AMB"})
+    assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["class:below"]
+    r = await client.get("/fhir/Condition", params={"code:below": "http://snomed.info/sct|404684003"})
+    assert r.status_code == 422 and "hierarchy" in r.json()["issue"][0]["diagnostics"]
+
+
 async def test_a_malformed_posted_value_set_is_400(client: httpx.AsyncClient) -> None:
     vs = {"resourceType": "ValueSet", "status": "active",
           "compose": {"include": [{"system": ACT_CODE, "concept": [{"display": "no code"}]}]}}

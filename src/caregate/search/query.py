@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from caregate.errors import FhirError, Issue, incorrect
-from caregate.fhir.terminology import NotExpandable, UnknownValueSet, expand_url
+from caregate.fhir.terminology import NotExpandable, UnknownValueSet, code_system, expand_url
 from caregate.search.dates import parse_range
 from caregate.search.registry import Registry, SearchParam
 
@@ -224,6 +224,21 @@ def _code_set(name: str, url: str) -> CodeSetValue:
                         frozenset(code for _, code, _ in concepts))
 
 
+def _subsumption_set(name: str, modifier: str, raw: str) -> CodeSetValue:
+    """Token `:below` / `:above` (search.html#modifiers): the code with every concept below (or above) it in
+    its code system's hierarchy, matched like `:in`; only hierarchies the server holds can answer."""
+    system, code = _split_bar(raw)
+    if not system or not code:
+        raise incorrect(f"'{name}' takes [system]|[code], not '{raw}'.", name)
+    cs = code_system(system)
+    if cs is None or not cs.complete:
+        raise FhirError("invalid", f"'{name}': the hierarchy of {system} is not known to this server.", (name,),
+                        code="not-supported")
+    related = cs.descendants(code) if modifier == "below" else cs.ancestors(code)
+    codes = (code, *related)
+    return CodeSetValue(f"{system}|{code}", frozenset((system, c) for c in codes), frozenset(codes))
+
+
 def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, base_url: str,
                 registry: Registry | None = None, resource_type: str | None = None) -> Value:
     kind = param.type
@@ -236,6 +251,8 @@ def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, b
             return _unescape(raw)
         if modifier in ("in", "not-in"):
             return _code_set(name, _unescape(raw))
+        if modifier in ("above", "below"):
+            return _subsumption_set(name, modifier, raw)
         if modifier == "of-type":
             type_system, rest = _split_bar(raw)
             type_code, value = _split_bar(rest) if type_system is not None else (None, rest)
@@ -467,7 +484,7 @@ def _chained(resource_type: str, name: str, raw: str, registry: Registry, base_u
 
 _MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"exact", "contains"}),
-    "token": frozenset({"text", "not", "of-type", "in", "not-in"}),
+    "token": frozenset({"text", "not", "of-type", "in", "not-in", "above", "below"}),
     "reference": frozenset({"identifier"}),
     "uri": frozenset({"below", "above"}),
     "date": frozenset(),

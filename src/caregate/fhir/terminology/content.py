@@ -37,13 +37,20 @@ class CodeSystem:
 
     def descendants(self, code: str) -> list[str]:
         """Every concept below `code` (transitively), in definition order, without `code` itself."""
+        return self._closure(code, self.children)
+
+    def ancestors(self, code: str) -> list[str]:
+        """Every concept above `code` (transitively), in definition order, without `code` itself."""
+        return self._closure(code, self.parents)
+
+    def _closure(self, code: str, edges: dict[str, Any]) -> list[str]:
         seen: set[str] = set()
-        stack = list(self.children.get(code, ()))
+        stack = list(edges.get(code, ()))
         while stack:
             c = stack.pop()
             if c not in seen:
                 seen.add(c)
-                stack.extend(self.children.get(c, ()))
+                stack.extend(edges.get(c, ()))
         return [c for c in self.display if c in seen]
 
     def subsumes(self, ancestor: str, code: str) -> bool:
