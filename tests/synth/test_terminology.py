@@ -7,30 +7,14 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
+from caregate.check.snomed import verhoeff_ok
 from caregate.synth import clinical, conditions, generate, immunisation, measures, medications
 from caregate.synth.terminology import LOINC, SNOMED, UCUM
-
-_D = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5), (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
-    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7), (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
-    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3), (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
-    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-)
-_P = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 5, 7, 6, 2, 8, 3, 0, 9, 4), (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
-    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7), (9, 4, 5, 3, 1, 2, 6, 8, 7, 0), (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
-    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5), (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
-)
 
 
 def snomed_id_ok(code: str) -> bool:
     """SNOMED CT identifier rules: 6-18 digits, no leading zero, valid Verhoeff check digit."""
-    if not (code.isdigit() and 6 <= len(code) <= 18 and code[0] != "0"):
-        return False
-    check = 0
-    for i, digit in enumerate(reversed(code)):
-        check = _D[check][_P[i % 8][int(digit)]]
-    return check == 0
+    return code.isdigit() and 6 <= len(code) <= 18 and code[0] != "0" and verhoeff_ok(code)
 
 
 def loinc_ok(code: str) -> bool:
