@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from caregate.fhir.definitions import element_types, is_resource_type
+from caregate.fhir.fhirpath.model import PRIMITIVE_PARENT, QUANTITY_PROFILES
 
 __all__ = [
     "FhirPathError",
@@ -50,23 +51,8 @@ class FhirPathError(ValueError):
 
 # --------------------------------------------------------------------------------------------- types
 
-_PRIMITIVE_PARENT = {
-    "code": "string",
-    "id": "string",
-    "markdown": "string",
-    "url": "uri",
-    "canonical": "uri",
-    "oid": "uri",
-    "uuid": "uri",
-    "positiveInt": "integer",
-    "unsignedInt": "integer",
-    "Age": "Quantity",
-    "Count": "Quantity",
-    "Distance": "Quantity",
-    "Duration": "Quantity",
-    "MoneyQuantity": "Quantity",
-    "SimpleQuantity": "Quantity",
-}
+# A specialised type counts as its parent in `is`, `as` and `ofType()`: the FHIRPath engine's facts.
+_PRIMITIVE_PARENT = {**PRIMITIVE_PARENT, **dict.fromkeys(QUANTITY_PROFILES, "Quantity")}
 # FHIRPath System types and the FHIR types that map to them (fhirpath N1 "Models", FHIR R4 fhirpath.html).
 _SYSTEM_TYPES: dict[str, frozenset[str]] = {
     "String": frozenset(

@@ -56,7 +56,7 @@ PRIMITIVE_TYPES = frozenset(
         "xhtml",
     ]
 )
-_PRIMITIVE_PARENT = {
+PRIMITIVE_PARENT = {
     "code": "string",
     "id": "string",
     "markdown": "string",
@@ -67,7 +67,7 @@ _PRIMITIVE_PARENT = {
     "positiveInt": "integer",
     "unsignedInt": "integer",
 }
-_QUANTITY_PROFILES = frozenset(("Age", "Count", "Distance", "Duration", "MoneyQuantity", "SimpleQuantity"))
+QUANTITY_PROFILES = frozenset(("Age", "Count", "Distance", "Duration", "MoneyQuantity", "SimpleQuantity"))
 _BACKBONE_DATATYPES = frozenset(
     (
         "Timing",
@@ -169,9 +169,9 @@ def resource_node(data: dict, parent: Node | None = None, name: str | None = Non
 
 @cache
 def _parent_type(name: str) -> str | None:
-    if name in _PRIMITIVE_PARENT:
-        return _PRIMITIVE_PARENT[name]
-    if name in PRIMITIVE_TYPES or name in _QUANTITY_PROFILES:
+    if name in PRIMITIVE_PARENT:
+        return PRIMITIVE_PARENT[name]
+    if name in PRIMITIVE_TYPES or name in QUANTITY_PROFILES:
         return "Element" if name in PRIMITIVE_TYPES else "Quantity"
     if name == "DomainResource":
         return "Resource"
@@ -346,4 +346,4 @@ def node_quantity(node: Node) -> Quantity | None:
 
 def is_quantity_type(type_name: str | None) -> bool:
     """Quantity and its profiles (Age, Duration, ...), which convert to System.Quantity."""
-    return type_name == "Quantity" or type_name in _QUANTITY_PROFILES
+    return type_name == "Quantity" or type_name in QUANTITY_PROFILES
