@@ -38,7 +38,8 @@ _VALIDATE = {"name": "validate", "definition": "http://hl7.org/fhir/OperationDef
 _TERMINOLOGY = {rtype: [{"name": op, "definition": f"http://hl7.org/fhir/OperationDefinition/{rtype}-{op}"}
                         for op in ops]
                 for rtype, ops in (("ValueSet", ("expand", "validate-code")),
-                                   ("CodeSystem", ("lookup", "validate-code", "subsumes")))}
+                                   ("CodeSystem", ("lookup", "validate-code", "subsumes")),
+                                   ("ConceptMap", ("translate",)))}
 
 
 def _subscription_topics(resource: dict, topics: Sequence[str]) -> None:

@@ -1,8 +1,9 @@
 """The terminology operations on the REST API: ValueSet `$expand`, `$validate-code`; CodeSystem `$lookup`,
-`$validate-code`, `$subsumes` (https://hl7.org/fhir/R4/terminology-service.html).
+`$validate-code`, `$subsumes`; ConceptMap `$translate` (https://hl7.org/fhir/R4/terminology-service.html).
 
-Type level works on a shipped ValueSet or CodeSystem named by url (or a ValueSet given in the Parameters);
-instance level on a shipped one by id; a ValueSet stored on this server is found by id or by url.
+Type level works on a shipped ValueSet, CodeSystem or ConceptMap named by url (or a ValueSet or ConceptMap
+given in the Parameters); instance level on a shipped one by id; a ValueSet or ConceptMap stored on this
+server is found by id or by url.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from caregate.clock import instant
 from caregate.errors import FhirError
 from caregate.fhir.terminology import code_system_by_id, value_set, value_set_by_id
 from caregate.fhir.terminology import operations as ops
+from caregate.fhir.terminology.content import concept_map, concept_map_by_id
+from caregate.fhir.terminology.translate import translate
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.read import read
 from caregate.interactions.search import search
 
 __all__ = ["OPERATIONS", "terminology_operation"]
 
-OPERATIONS = {"ValueSet": ("$expand", "$validate-code"), "CodeSystem": ("$lookup", "$validate-code", "$subsumes")}
+OPERATIONS = {"ValueSet": ("$expand", "$validate-code"), "CodeSystem": ("$lookup", "$validate-code", "$subsumes"),
+              "ConceptMap": ("$translate",)}
 
 
 async def _stored(ctx: RequestContext, type_: str, id_: str) -> dict:
@@ -31,9 +35,9 @@ async def _stored(ctx: RequestContext, type_: str, id_: str) -> dict:
     return orjson.loads(stored.json)
 
 
-async def _stored_by_url(ctx: RequestContext, url: str) -> dict | None:
-    """A ValueSet stored on this server with that canonical url (`|version` ignored), if any."""
-    bundle = (await search(ctx, "ValueSet", [("url", url.split("|", 1)[0]), ("_count", "1")])).body or {}
+async def _stored_by_url(ctx: RequestContext, url: str, type_: str = "ValueSet") -> dict | None:
+    """A ValueSet (or ConceptMap) stored on this server with that canonical url (`|version` ignored), if any."""
+    bundle = (await search(ctx, type_, [("url", url.split("|", 1)[0]), ("_count", "1")])).body or {}
     for entry in bundle.get("entry", ()):
         if entry.get("search", {}).get("mode") == "match":
             return orjson.loads(orjson.dumps(entry["resource"]))
@@ -43,6 +47,14 @@ async def _stored_by_url(ctx: RequestContext, url: str) -> dict | None:
 async def terminology_operation(ctx: RequestContext, type_: str, id_: str | None, op: str, body: object,
                                 params: list[tuple[str, str]]) -> Result:
     args = ops.inputs(params, body)
+    if type_ == "ConceptMap":
+        cm = None
+        if id_ is not None:
+            cm = concept_map_by_id(id_) or await _stored(ctx, type_, id_)
+        url = args.get("url")
+        if cm is None and isinstance(url, str) and url and concept_map(url) is None:
+            cm = await _stored_by_url(ctx, url, "ConceptMap")
+        return Result(body=translate(args, cm), status=200)
     if type_ == "ValueSet":
         instance = None
         if id_ is not None:

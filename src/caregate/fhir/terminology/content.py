@@ -14,7 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CodeSystem", "code_system", "code_system_by_id", "value_set", "value_set_by_id"]
+__all__ = ["CodeSystem", "code_system", "code_system_by_id", "concept_map", "concept_map_by_id", "concept_maps",
+           "value_set", "value_set_by_id"]
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "terminology.json.gz"
 
@@ -113,3 +114,19 @@ def value_set_by_id(id_: str) -> dict[str, Any] | None:
 def code_system_by_id(id_: str) -> CodeSystem | None:
     url = _ids("codesystems").get(id_)
     return code_system(url) if url else None
+
+
+def concept_map(url: str) -> dict[str, Any] | None:
+    """A shipped ConceptMap resource by canonical url (`|version` ignored), or None."""
+    rec = _document().get("conceptmaps", {}).get(url.split("|", 1)[0])
+    return dict(rec) if rec is not None else None
+
+
+def concept_map_by_id(id_: str) -> dict[str, Any] | None:
+    url = _ids("conceptmaps").get(id_)
+    return concept_map(url) if url else None
+
+
+def concept_maps() -> list[dict[str, Any]]:
+    """Every shipped ConceptMap, R4 base first, then UK Core."""
+    return list(_document().get("conceptmaps", {}).values())
