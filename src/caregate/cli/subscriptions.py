@@ -78,7 +78,7 @@ def list_(database: str | None, topics: bool) -> None:
         for sub in sorted(service.index.subs.values(), key=lambda s: s.spec.id):
             spec = sub.spec
             topic = spec.topic.name if spec.topic else spec.topic_url
-            rows.append((spec.id, spec.status, spec.channel, topic, str(len(sub.events)), spec.endpoint))
+            rows.append((spec.id, spec.status, spec.channel, topic, str(sub.count), spec.endpoint))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
         return ["  ".join(v.ljust(w) for v, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1] for r in rows]
 

@@ -103,7 +103,7 @@ class Courier:
             return
         saved = await state.load_checkpoint(self.store, self.sub_id)
         self.start_t = tracked.start_t
-        self.delivered = min(saved[1], len(tracked.events)) if saved and saved[0] == tracked.start_t else 0
+        self.delivered = min(saved[1], tracked.count) if saved and saved[0] == tracked.start_t else 0
         self._saved = (self.start_t, self.delivered) if saved and saved[0] == tracked.start_t else None
         self.failures, self.next_try = 0, 0.0
         self.needs_handshake = tracked.spec.status == "requested"
@@ -124,7 +124,7 @@ class Courier:
         if spec.expired(time.time()):
             await state.set_status(self.store, self.sub_id, "off")
         if spec.status == "off" or spec.expired(time.time()):
-            self.delivered = len(tracked.events)  # an `off` subscription is not notified; `$events` still has them
+            self.delivered = tracked.count  # an `off` subscription is not notified; `$events` still has them
             return None
         if spec.problem:
             if spec.status != "error":
@@ -141,14 +141,16 @@ class Courier:
                 return self.next_try - time.monotonic()
             self.needs_handshake = False
             await state.set_status(self.store, self.sub_id, "active")
-        pending = tracked.events[self.delivered:]
-        if pending:
-            batch = pending[: spec.max_count or self.policy.max_count]
+        if tracked.count > self.delivered:
+            limit = spec.max_count or self.policy.max_count
+            batch = await self.index.events(tracked, self.delivered + 1, self.delivered + limit)
+            if not batch:  # the count was restarted meanwhile: `_sync` sees it on the next round
+                return self.policy.poll_seconds
             if not await self._send(tracked, "event-notification", batch, "active"):
                 return self.next_try - time.monotonic()
             self.delivered = batch[-1].number
             await self._recovered(spec.status)
-            return 0 if len(pending) > len(batch) else spec.heartbeat or None
+            return 0 if tracked.count > self.delivered else spec.heartbeat or None
         if spec.status == "error" or (spec.heartbeat and now - self.last_sent >= spec.heartbeat):
             # a heartbeat is due, or probes whether an endpoint in error has come back
             if not await self._send(tracked, "heartbeat", [], "error" if spec.status == "error" else "active"):
@@ -165,7 +167,7 @@ class Courier:
         spec = tracked.spec
         assert spec.topic is not None
         resources = await focus_resources(self.store, events, spec.content)
-        body = bundles.notification(self.base_url, spec.id, spec.topic_url, status, kind, len(tracked.events),
+        body = bundles.notification(self.base_url, spec.id, spec.topic_url, status, kind, tracked.count,
                                     events, spec.content, resources)
         timeout = min(spec.timeout or self.policy.timeout, self.policy.timeout_max)
         try:

@@ -14,13 +14,20 @@ same events with the same numbers: after a crash, in another worker, or in `care
 Order: the store's `ChangeFeed` hands changes out in `t` order and only once no change with a smaller `t`
 can still commit (on PostgreSQL a later transaction may commit first; the feed holds it back until the
 earlier one has committed or provably never will), so the numbering never depends on timing.
+
+Memory: a subscription keeps its event count, its last `WINDOW` events (what a courier or websocket that
+keeps up needs) and at most `MARKS` bookmarks (event number -> `t`). Older events are derived again from
+the log when asked for (`events()`): from the nearest bookmark, a page of `batch` transactions at a time,
+so a subscription far behind, or `$events` from number 1, never holds more than a page in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -50,14 +57,57 @@ class Event:
     timestamp: str
 
 
+WINDOW = 100  # recent events kept per subscription: at least a notification's worth (Policy.max_count)
+MARKS = 32  # bookmarks kept per subscription; when full, every other one goes and the spacing doubles
+STRIDE = 1000  # events between bookmarks at first
+
+
 @dataclass(slots=True)
 class Tracked:
-    """A subscription as the log has shown it so far, with every event of its current count."""
+    """A subscription as the log has shown it so far: its event count, its newest events, and bookmarks
+    (the number of the first event of a transaction, and that transaction's `t`) to find older ones."""
 
     spec: Spec
     start_t: int
     filters: FilterSet | None
-    events: list[Event] = field(default_factory=list)
+    count: int = 0
+    recent: deque[Event] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    marks: list[tuple[int, int]] = field(default_factory=list)
+    stride: int = STRIDE
+
+    def add(self, change: Change, stamp: str) -> None:
+        """Count `change` as the next event."""
+        self.count += 1
+        last = self.recent[-1] if self.recent else None
+        if (last is None or last.t != change.t) and self.count - (self.marks[-1][0] if self.marks else 1) >= \
+                self.stride:
+            self.marks.append((self.count, change.t))
+            if len(self.marks) > MARKS:
+                self.marks[:] = self.marks[1::2]
+                self.stride *= 2
+        self.recent.append(Event(self.count, change.t, change.type, change.id, change.version, change.method,
+                                 stamp))
+
+    def seek(self, number: int) -> tuple[int, int]:
+        """(first event number, `t`) of the bookmark to replay from to reach event `number`; (1, start_t)
+        when no bookmark precedes it."""
+        i = bisect.bisect_right(self.marks, (number, float("inf"))) - 1
+        return self.marks[i] if i >= 0 else (1, self.start_t)
+
+
+@dataclass(slots=True)
+class Reads:
+    """What re-deriving past events read from the log: how many pages, and the most rows and transactions
+    one page held (bounded by `EventIndex.batch` transactions, whatever the subscription's backlog)."""
+
+    pages: int = 0
+    most_rows: int = 0
+    most_transactions: int = 0
+
+    def note(self, changes: list[Change]) -> None:
+        self.pages += 1
+        self.most_rows = max(self.most_rows, len(changes))
+        self.most_transactions = max(self.most_transactions, len({c.t for c in changes}))
 
 
 def _in_order(group: list[Change]) -> list[Change]:
@@ -91,6 +141,7 @@ class EventIndex:
         self.feed: ChangeFeed | None = None  # None until bootstrapped
         self._lock = asyncio.Lock()
         self._listeners: list[Callable[[set[str]], None]] = []
+        self.reads = Reads()
 
     @property
     def cursor(self) -> int | None:
@@ -135,6 +186,69 @@ class EventIndex:
     async def close(self) -> None:
         if self.feed is not None:
             await self.feed.close()
+
+    # -- past events ---------------------------------------------------------------------------------------
+    async def events(self, tracked: Tracked, low: int, high: int) -> list[Event]:
+        """Events `low`..`high` (inclusive, within the count) of `tracked`; callers ask for a page at a time.
+        The recent ones come from memory, older ones are derived again from the log (module docstring)."""
+        low, high = max(low, 1), min(high, tracked.count)
+        if high < low:
+            return []
+        oldest = tracked.count - len(tracked.recent) + 1
+        if low >= oldest:
+            return list(itertools.islice(tracked.recent, low - oldest, high - oldest + 1))
+        return await self._replay(tracked, low, high)
+
+    async def _replay(self, tracked: Tracked, low: int, high: int) -> list[Event]:
+        first, t = tracked.seek(low)
+        number = first - 1  # events counted before transaction `t`
+        upto = self.cursor or 0  # every event counted so far comes from a change at or before it
+        found: list[Event] = []
+        feed = self.store.change_feed(t - 1)
+        trust = getattr(feed, "trust", None)
+        if trust is not None:
+            trust(upto)  # the index has passed it, so every hole below is final: no need to wait on them
+        try:
+            while feed.cursor < upto and number < high:
+                before = feed.cursor
+                changes = await feed.next(self.batch)
+                self.reads.note(changes)
+                for group_t, group in itertools.groupby(changes, key=lambda c: c.t):
+                    ordered = _in_order(list(group))
+                    if group_t > upto:
+                        break
+                    if group_t == tracked.start_t:  # the count starts after the subscription's own change
+                        sub_id = tracked.spec.id
+                        mine = [i for i, c in enumerate(ordered) if c.type == "Subscription" and c.id == sub_id]
+                        ordered = ordered[mine[0] + 1:] if mine else ordered
+                    for change in ordered:
+                        stamp = await self._fires_for(tracked, change)
+                        if stamp is None:
+                            continue
+                        number += 1
+                        if number >= low:
+                            found.append(Event(number, change.t, change.type, change.id, change.version,
+                                               change.method, stamp))
+                        if number >= high:
+                            return found
+                if feed.cursor == before:
+                    if not feed.settling:
+                        break
+                    await asyncio.sleep(0.005)
+        finally:
+            await feed.close()
+        return found
+
+    async def _fires_for(self, tracked: Tracked, change: Change) -> str | None:
+        """The change's timestamp when it is an event of `tracked` (the test `_apply` makes), else None."""
+        topic = tracked.spec.topic
+        if topic is None or tracked.filters is None or change.type not in topic.resource_types:
+            return None
+        previous, current, stamp = await self._versions(change)
+        focus = current or previous
+        if focus is None or topic.name not in self.catalog.fired(change.type, change.method, previous, current):
+            return None
+        return stamp if tracked.filters(change.type, focus) else None
 
     # -- start ---------------------------------------------------------------------------------------------
     async def _bootstrap(self) -> ChangeFeed:
@@ -190,8 +304,7 @@ class EventIndex:
             for sub in self.routes.candidates(topic, change.type, focus):
                 assert sub.filters is not None
                 if sub.filters(change.type, focus):
-                    sub.events.append(Event(len(sub.events) + 1, change.t, change.type, change.id,
-                                            change.version, change.method, stamp))
+                    sub.add(change, stamp)
                     touched.add(sub.spec.id)
 
     async def _versions(self, change: Change) -> tuple[Indexed | None, Indexed | None, str]:

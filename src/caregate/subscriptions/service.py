@@ -108,7 +108,7 @@ class SubscriptionService:
         spec = tracked.spec
         errors = [e for e in (spec.problem, spec.error if spec.status == "error" else None) if e]
         return bundles.status_parameters(self.base_url, spec.id, spec.topic_url, spec.status, "query-status",
-                                         len(tracked.events), errors=errors)
+                                         tracked.count, errors=errors)
 
     async def status(self, ids: list[str] | None = None, statuses: list[str] | None = None) -> dict:
         """`$status`: one Parameters per subscription (all, when no ids are given), optionally by status."""
@@ -125,14 +125,14 @@ class SubscriptionService:
                      content: str | None = None) -> dict:
         """`$events`: the notification Bundle (type `query-event`) of events `since`..`until`, inclusive."""
         tracked = await self._tracked(sub_id)
-        total = len(tracked.events)
+        total = tracked.count
         low, high = _number(since, "eventsSinceNumber", 1), _number(until, "eventsUntilNumber", total)
         if content is not None and content not in model.CONTENTS:
             raise incorrect(f"content must be one of {', '.join(model.CONTENTS)}, not {content!r}.", "content")
         chosen = content or tracked.spec.content
         low = max(low, 1)
         high = min(high, total, low + self.policy.events_page - 1)
-        events = tracked.events[low - 1: high] if high >= low else []
+        events = await self.index.events(tracked, low, high)
         resources = await focus_resources(self.store, events, chosen)
         return bundles.notification(self.base_url, sub_id, tracked.spec.topic_url, tracked.spec.status,
                                     "query-event", total, events, chosen, resources)
@@ -161,12 +161,12 @@ class SubscriptionService:
         if spec.channel != "rest-hook" or spec.problem:
             raise FhirError("invalid", f"Subscription/{sub_id} has no usable rest-hook endpoint"
                                        f"{': ' + spec.problem if spec.problem else ''}.")
-        total = len(tracked.events)
+        total = tracked.count
         low, high = max(_number(since, "since", 1), 1), min(_number(until, "until", total), total)
         limit = spec.max_count or self.policy.max_count
         sent = 0
         for first in range(low, high + 1, limit):
-            events = tracked.events[first - 1: min(first + limit - 1, high)]
+            events = await self.index.events(tracked, first, min(first + limit - 1, high))
             resources = await focus_resources(self.store, events, spec.content)
             body = bundles.notification(self.base_url, sub_id, spec.topic_url, spec.status, "event-notification",
                                         total, events, spec.content, resources)

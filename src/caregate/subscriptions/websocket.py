@@ -69,7 +69,7 @@ class WsSession:
                 continue
             self.dirty.add(sub_id)
             async with self._lock:
-                self.bound[sub_id] = [tracked.start_t, len(tracked.events)]
+                self.bound[sub_id] = [tracked.start_t, tracked.count]
                 await self._notify(tracked, "handshake", [], "requested" if tracked.spec.status == "requested"
                                    else tracked.spec.status)
             if tracked.spec.status == "requested":
@@ -124,11 +124,13 @@ class WsSession:
             if position[0] != tracked.start_t:  # topic or filters changed: a new count began
                 position[:] = [tracked.start_t, 0]
             if tracked.spec.status == "off" or tracked.spec.expired(time.time()):
-                position[1] = len(tracked.events)
+                position[1] = tracked.count
                 continue
             limit = tracked.spec.max_count or self.policy.max_count
-            while position[1] < len(tracked.events):
-                batch = tracked.events[position[1]: position[1] + limit]
+            while position[1] < tracked.count:
+                batch = await self.index.events(tracked, position[1] + 1, position[1] + limit)
+                if not batch:
+                    break
                 await self._notify(tracked, "event-notification", batch, "active")
                 position[1] = batch[-1].number
             beat = tracked.spec.heartbeat
@@ -138,7 +140,7 @@ class WsSession:
     async def _notify(self, tracked: Tracked, kind: str, events: list, status: str) -> None:
         spec = tracked.spec
         resources = await focus_resources(self.store, events, spec.content)
-        body = bundles.notification(self.base_url, spec.id, spec.topic_url, status, kind, len(tracked.events),
+        body = bundles.notification(self.base_url, spec.id, spec.topic_url, status, kind, tracked.count,
                                     events, spec.content, resources)
         await self.send(orjson.dumps(body).decode())
         self.last_sent[spec.id] = time.monotonic()
