@@ -59,6 +59,11 @@ PURPOSES = [("TREAT", False), ("PUBHLTH", False), ("HRESCH", True), ("HOPERAT", 
 
 async def _setup(secured: Secured) -> dict[str, str]:  # noqa: F811
     writer = secured.headers("system/*.cruds")
+    for p in ("alice", "bob"):  # direct care needs a relationship (policy/relationships.py)
+        team = {"resourceType": "CareTeam", "id": f"{p}-team", "status": "active",
+                "subject": {"reference": f"Patient/{p}"},
+                "participant": [{"member": {"reference": "Practitioner/drwho"}}]}
+        assert (await secured.client.put(f"/fhir/CareTeam/{p}-team", json=team, headers=writer)).status_code == 201
     r = await secured.client.put("/fhir/Consent/bob-opt-out", json=OPT_OUT, headers=writer)
     assert r.status_code == 201, r.text
     secured.auth.users.add("analyst", PASSWORD, practitioner="drwho", org="A81001")

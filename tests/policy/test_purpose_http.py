@@ -10,6 +10,17 @@ pytestmark = pytest.mark.anyio
 SCOPE = "user/*.rs"
 
 
+@pytest.fixture(autouse=True)
+async def _care_team(secured: Secured) -> None:  # noqa: F811
+    """Dr Who cares for both patients: direct care needs a relationship (policy/relationships.py)."""
+    for p in ("alice", "bob"):
+        team = {"resourceType": "CareTeam", "id": f"{p}-team", "status": "active",
+                "subject": {"reference": f"Patient/{p}"},
+                "participant": [{"member": {"reference": "Practitioner/drwho"}}]}
+        r = await secured.client.put(f"/fhir/CareTeam/{p}-team", json=team, headers=secured.headers("system/*.cruds"))
+        assert r.status_code == 201, r.text
+
+
 def _staff(secured: Secured) -> dict[str, str]:  # noqa: F811
     secured.auth.users.add("dr-who", PASSWORD, practitioner="drwho", org="A81001")
     return secured.headers(SCOPE, user="dr-who")

@@ -50,7 +50,8 @@ class BearerValidator:
                                            fhir_user=claims.get("fhirUser"),
                                            purpose=_text(claims.get("purpose_of_use")),
                                            break_glass_reason=_text(claims.get("break_glass_reason")),
-                                           roles=tuple(r for r in claims.get("roles") or () if isinstance(r, str)))
+                                           roles=tuple(r for r in claims.get("roles") or () if isinstance(r, str)),
+                                           org=_text(claims.get("organization")))
         except ScopeError as exc:
             raise InvalidToken("The token's scope is malformed.") from exc
 

@@ -260,7 +260,7 @@ class AuthorizationServer:
         words = scope.split()
         token, claims = self.service.tokens.access_token(client_id=client.client_id, subject=user.name, scope=scope,
                                                          patient=patient, fhir_user=user.fhir_user, roles=user.roles,
-                                                         proofing=user.proofing, amr=amr)
+                                                         proofing=user.proofing, amr=amr, org=user.org)
         out: dict = {"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_LIFETIME, "scope": scope}
         if patient:
             out["patient"] = patient

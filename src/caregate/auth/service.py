@@ -56,7 +56,7 @@ class AuthService:
         if not granted:
             raise GrantRefused(f"None of the requested scopes is registered for client {client_id!r} "
                                f"(registered: {client.scope}).")
-        subject, fhir_user, roles, proofing = client_id, None, (), None
+        subject, fhir_user, roles, proofing, org = client_id, None, (), None, None
         if user is not None:
             person = self.users.get(user)
             if person is None or person.disabled:
@@ -64,8 +64,10 @@ class AuthService:
             if person.patient and patient and patient != person.patient:
                 raise GrantRefused(f"User {user!r} is a patient user: their patient is {person.patient}.")
             subject, fhir_user, roles, proofing = person.name, person.fhir_user, person.roles, person.proofing
+            org = person.org
             patient = patient or person.patient
         elif patient is not None:
             subject = fhir_user = f"Patient/{patient}"
         return self.tokens.access_token(client_id=client_id, subject=subject, scope=granted, patient=patient,
-                                        fhir_user=fhir_user, lifetime=lifetime, roles=roles, proofing=proofing)
+                                        fhir_user=fhir_user, lifetime=lifetime, roles=roles, proofing=proofing,
+                                        org=org)

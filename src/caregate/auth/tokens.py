@@ -36,7 +36,7 @@ class TokenIssuer:
                      fhir_user: str | None = None, lifetime: int = ACCESS_LIFETIME,
                      purpose: str | None = None, break_glass_reason: str | None = None,
                      roles: tuple[str, ...] = (), proofing: str | None = None,
-                     amr: tuple[str, ...] = ()) -> tuple[str, dict]:
+                     amr: tuple[str, ...] = (), org: str | None = None) -> tuple[str, dict]:
         now = int(self.now())
         claims: dict = {"iss": self.issuer, "sub": subject, "aud": self.audience, "exp": now + lifetime,
                         "iat": now, "jti": secrets.token_urlsafe(16), "client_id": client_id, "scope": scope}
@@ -50,6 +50,8 @@ class TokenIssuer:
             claims["break_glass_reason"] = break_glass_reason
         if roles:  # the user's job-role and local role codes (policy decisions read them)
             claims["roles"] = list(roles)
+        if org:  # a member of staff's organisation: relationships at it give access to patients
+            claims["organization"] = org
         if proofing:  # how strongly the user's identity was checked (NHS login's P0/P5/P9)
             claims["identity_proofing_level"] = proofing
         if amr:  # how they signed in (RFC 8176: pwd, otp)

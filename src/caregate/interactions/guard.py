@@ -14,8 +14,10 @@ from caregate.fhir.definitions import patient_compartment
 from caregate.interactions.context import RequestContext
 from caregate.policy import Access, access, interaction_letter
 from caregate.policy.purpose import SECONDARY
+from caregate.policy.relationships import viewer_of
 from caregate.search.match import match
 from caregate.search.query import Clause, SearchQuery, TokenValue, parse
+from caregate.search.viewer import Viewer
 
 UNBOUNDED = Access(True)
 
@@ -84,6 +86,7 @@ def bound_query(ctx: RequestContext, decision: Access, query: SearchQuery) -> No
     """Add the decision's bounds to a search: compartment confinement and the scope's query constraint."""
     query.confine = decision.patient
     query.refused = refused(ctx)
+    query.viewer = viewer(ctx, decision)
     if not decision.constraints:
         return
     if len(decision.constraints) > 1:
@@ -96,6 +99,12 @@ def refused(ctx: RequestContext) -> str | None:
     """The purpose whose refusal (a National Data Opt-out) puts patients out of reach of this request: research
     and planning (HRESCH, HOPERAT) honour it; direct care and legally mandated uses (e.g. PUBHLTH) do not."""
     return ctx.purpose if ctx.purpose in SECONDARY else None
+
+
+def viewer(ctx: RequestContext, decision: Access) -> Viewer | None:
+    """The member of staff whose relationships bound a `user/` scope request (policy/relationships.py); a
+    `patient/` scope is already confined to the patient the launch named."""
+    return viewer_of(ctx.actor, ctx.purpose) if decision.patient is None else None
 
 
 def check_reached_types(ctx: RequestContext, query: SearchQuery) -> None:
@@ -132,7 +141,8 @@ def readable_included(ctx: RequestContext, query: SearchQuery, type_: str) -> bo
 
 async def visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -> bool:
     """Whether the current version of `type_/id_` lies within the decision's bounds (one indexed query)."""
-    if decision.patient is None and not decision.constraints and refused(ctx) is None:
+    if (decision.patient is None and not decision.constraints and refused(ctx) is None
+            and viewer(ctx, decision) is None):
         return True
     query = SearchQuery(type_)
     query.clauses.append(_id_clause(ctx, type_, id_))

@@ -24,6 +24,7 @@ class Actor:
     purpose: str | None = None  # the token's `purpose_of_use` claim, binding every request made with it
     break_glass_reason: str | None = None  # the token's `break_glass_reason` claim (with purpose ETREAT)
     roles: tuple[str, ...] = ()  # the user's role codes (national RBAC job roles, `researcher`, `admin`)
+    org: str | None = None  # a member of staff's organisation (ODS code or Organization id)
 
     @property
     def staff(self) -> bool:
@@ -33,10 +34,11 @@ class Actor:
     @classmethod
     def from_scope_string(cls, subject: str, client_id: str, scope: str, *, patient: str | None = None,
                           fhir_user: str | None = None, purpose: str | None = None,
-                          break_glass_reason: str | None = None, roles: tuple[str, ...] = ()) -> Actor:
+                          break_glass_reason: str | None = None, roles: tuple[str, ...] = (),
+                          org: str | None = None) -> Actor:
         clinical, other = parse_scopes(scope)
         return cls(subject, client_id, tuple(clinical), patient, fhir_user, tuple(other), purpose, break_glass_reason,
-                   roles)
+                   roles, org)
 
     @property
     def scope_string(self) -> str:

@@ -14,6 +14,7 @@ from caregate.errors import FhirError, Issue, incorrect
 from caregate.fhir.terminology import NotExpandable, UnknownValueSet, code_system, expand_url
 from caregate.search.dates import parse_range
 from caregate.search.registry import Registry, SearchParam
+from caregate.search.viewer import Viewer
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 _PREFIXED_TYPES = frozenset({"date", "number", "quantity"})
@@ -139,6 +140,7 @@ class SearchQuery:
     contained_type: str = "container"  # `_containedType`: return the container, or the contained resource
     confine: str | None = None  # a patient id: every resource reached must be in that patient's compartment
     refused: str | None = None  # a purpose of use: resources of patients who refused it (opt-out) are unreachable
+    viewer: Viewer | None = None  # a member of staff: only patients they are related to (and may see) are reached
 
     @property
     def count_only(self) -> bool:

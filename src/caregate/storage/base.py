@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from caregate.search.query import SearchQuery
+from caregate.search.viewer import Viewer
 
 Method = Literal["create", "update", "delete"]
 
@@ -71,6 +72,7 @@ class HistoryQuery:
     cursor: str | None = None
     confine: str | None = None  # a patient id: only resources now in that patient's compartment
     refused: str | None = None  # a purpose of use: no versions of patients who now refuse it (opt-out)
+    viewer: Viewer | None = None  # a member of staff: no versions of patients now outside their reach
 
 
 @dataclass(frozen=True, slots=True)

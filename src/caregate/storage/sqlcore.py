@@ -21,7 +21,7 @@ from caregate.search.fulltext import content_text_from_json, narrative_text
 from caregate.search.query import SearchQuery
 from caregate.storage import cursor as cursors
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
-from caregate.storage.changefeed import CHANNEL, FEED_SQL, HEAD_SQL, PG_FEED_SQL, PG_HEAD_SQL
+from caregate.storage.changefeed import CHANNEL, FEED_SQL, HEAD_SQL, PG_FEED_SQL, PG_HEAD_SQL, pg_stamp
 from caregate.storage.sql.compiler import (
     compile_count,
     compile_includes,
@@ -225,10 +225,13 @@ class SqlCore:
         cur = conn.cursor()
         if self.d.name == "postgresql":
             # The transaction id before `t`, so a reader's snapshot lists every holder of an unseen `t`; the
-            # notification reaches listeners at commit only (see caregate.storage.changefeed).
-            cur.execute("SELECT pg_current_xact_id(), pg_notify(%s, '')", (CHANNEL,))
-        cur.execute(self._sql("INSERT INTO changes (ts, n) VALUES (?, ?) RETURNING t"), (lu, len(writes)))
-        t = cur.fetchone()[0]
+            # notification reaches listeners at commit only. `t` itself is taken at the end (`pg_stamp`), and
+            # until then the rows carry minus the transaction id (see caregate.storage.changefeed).
+            cur.execute("SELECT pg_current_xact_id()::text, pg_notify(%s, '')", (CHANNEL,))
+            t = -int(cur.fetchone()[0])
+        else:
+            cur.execute(self._sql("INSERT INTO changes (ts, n) VALUES (?, ?) RETURNING t"), (lu, len(writes)))
+            t = cur.fetchone()[0]
         state = self._current(cur, writes)  # (type, id) -> [rid | None, version, deleted]
         existed = {row[0] for row in state.values()}
         out: list[Stored] = []
@@ -268,6 +271,9 @@ class SqlCore:
                               "create" if method == "insert" else method))
         self._insert_new(cur, inserts, state)
         self._apply(cur, plans, state, existed, lu, last_updated, t)
+        if t < 0:
+            t = pg_stamp(cur, t, lu, len(writes), [row[0] for row in state.values() if row[0] is not None])
+            out = [replace(s, t=t) for s in out]
         return out
 
     def _current(self, cur: Any, writes: Sequence[Write]) -> dict[tuple[str, str], list]:
@@ -485,7 +491,8 @@ class SqlCore:
             room = self.INCLUDE_CAP - len(page.included)
             # a contained resource is referred to only by `#id` inside its container: nothing to revinclude
             c = compile_includes([s.rid for s in frontier], [(s.type, s.id) for s in frontier if s.rid >= 0], includes,
-                                 revincludes, room + 1, self.d.json_select, reach_of(query.confine, query.refused))
+                                 revincludes, room + 1, self.d.json_select,
+                                 reach_of(query.confine, query.refused, query.viewer))
             if c is None:
                 return
             rows = conn.execute(self._sql(c.sql), c.args).fetchall()
@@ -522,7 +529,7 @@ class SqlCore:
         elif q.type:
             where.append("r.type = ?")
             args.append(q.type)
-        reach = reach_of(q.confine, q.refused)
+        reach = reach_of(q.confine, q.refused, q.viewer)
         if reach is not None:
             where.append(reach_sql(q.type, reach, args))
         if q.since_us is not None:

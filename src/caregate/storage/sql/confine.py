@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from caregate.fhir.definitions import patient_compartment
+from caregate.search.viewer import Viewer
 from caregate.storage.sql.keys import param_key
+from caregate.storage.sql.relations import within_relations_sql
 
 _SAFE = re.compile(r"^[A-Za-z0-9._\-]+$")
 
@@ -52,14 +54,20 @@ OPT_OUT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 @dataclass(frozen=True, slots=True)
 class Reach:
     """What a query may reach: one patient's compartment (`patient`), and/or only patients who have not
-    refused `refused`, a purpose of use (a National-Data-Opt-out-style Consent, see `refusal_sql`)."""
+    refused `refused`, a purpose of use (a National-Data-Opt-out-style Consent, see `refusal_sql`), and/or only
+    patients the member of staff `viewer` has a relationship with (see `relations`)."""
 
     patient: str | None = None
     refused: str | None = None
+    viewer: Viewer | None = None
 
 
-def reach_of(patient: str | None, refused: str | None) -> Reach | None:
-    return Reach(patient, refused) if patient is not None or refused is not None else None
+def reach_of(patient: str | None, refused: str | None, viewer: Viewer | None = None) -> Reach | None:
+    if viewer is not None and not viewer.kinds and not viewer.consent:
+        viewer = None
+    if patient is None and refused is None and viewer is None:
+        return None
+    return Reach(patient, refused, viewer)
 
 
 def reach_sql(type_: str | None, reach: Reach, args: list, alias: str = "r") -> str:
@@ -69,6 +77,9 @@ def reach_sql(type_: str | None, reach: Reach, args: list, alias: str = "r") -> 
         parts.append(confine_sql(type_, reach.patient, args, alias))
     if reach.refused is not None:
         parts.append(outside_refusals_sql(type_, reach.refused, args, alias))
+    if reach.viewer is not None and reach.viewer.kinds:
+        parts.append(within_relations_sql(type_, reach.viewer, _keys(type_) if type_ != "Patient" else "", args,
+                                          alias))
     return " AND ".join(parts)
 
 
