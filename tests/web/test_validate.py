@@ -13,7 +13,7 @@ NARRATIVE = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/x
 GOOD = {"resourceType": "Patient", "text": NARRATIVE, "name": [{"family": "Khan", "given": ["Aisha"]}],
         "gender": "female", "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9434765919"}]}
 BAD = {**GOOD, "gender": "femal"}
-UK_CORE = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
+UK_CORE = "https://example.org/StructureDefinition/NotShipped-Patient"  # a profile the server cannot resolve
 JSON = {"Content-Type": "application/fhir+json"}
 
 

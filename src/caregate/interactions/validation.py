@@ -3,8 +3,9 @@
 The server validates every create, update, patch and transaction entry in one of three modes:
 
 - `lenient` (default): a resource is rejected (422) only for errors against the base R4 specification;
-  warnings, including profiles and ValueSets that cannot be resolved, are kept for the response.
-- `strict`: also rejects a resource that declares (`meta.profile`) a profile the server cannot check.
+  what its declared profiles (`meta.profile`) reject, and profiles or ValueSets that cannot be resolved, are
+  warnings kept for the response.
+- `strict`: also rejects a resource that fails a declared profile or declares one the server cannot check.
 - `off`: no validation beyond what storing a resource needs (resource_rules.py).
 
 `$validate` (type and instance level) always answers 200 with an OperationOutcome, also when the resource
@@ -50,7 +51,8 @@ def check_write(ctx: RequestContext, resource: dict, where: str | None = None) -
     if mode == "off":
         return []
     rtype = str(resource.get("resourceType"))
-    issues = [_relocate(i, rtype, where) for i in validate(resource)]
+    found = validate(resource, profile_errors="warning" if mode == "lenient" else "error")
+    issues = [_relocate(i, rtype, where) for i in found]
     if mode == "strict":
         issues = [_escalate(i) for i in issues]
     errors = [i for i in issues if i.severity in ("error", "fatal")]

@@ -256,11 +256,11 @@ def test_outcome_and_messages_are_human() -> None:
 
 
 def test_unknown_profile_is_a_warning_naming_it() -> None:
-    declared = _with(PATIENT, ("meta",), {"profile": ["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"]})
+    declared = _with(PATIENT, ("meta",), {"profile": ["https://example.org/StructureDefinition/Other-Patient"]})
     issues = validate(declared)
     assert [(i.severity, i.code, i.expression[0]) for i in issues] == [
         ("warning", "not-supported", "Patient.meta.profile[0]")]
-    assert "UKCore-Patient" in issues[0].diagnostics
+    assert "Other-Patient" in issues[0].diagnostics
     assert validate(PATIENT, "http://hl7.org/fhir/StructureDefinition/Patient") == []
     assert validate(PATIENT, "http://example.org/StructureDefinition/other")[0].severity == "warning"
 

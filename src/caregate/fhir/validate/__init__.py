@@ -12,15 +12,22 @@ invariants (FHIRPath, see invariants.py), reference target types and the UK iden
 issue carries its severity, an IssueType code (valueset-issue-type.html), a human message and the exact
 FHIRPath location, and the list is sorted (errors first, then by location) and de-duplicated.
 
-Profiles other than the base StructureDefinition of the resource's type are not known yet: naming one (or
-declaring it in `meta.profile`) gives a warning saying the resource was checked against the base only.
+A profile named by the caller or declared in `meta.profile` is checked too (conformance.py): the shipped UK
+Core profiles, or StructureDefinitions the caller passes as `definitions` (a server's own, snapshots generated
+when they have only a differential). `profile_errors="warning"` reports what a profile rejects as warnings (the
+lenient write mode); a profile that cannot be resolved is a warning saying the base alone was checked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from caregate.errors import Issue
+from caregate.fhir.validate.compiled import compile_profile
+from caregate.fhir.validate.conformance import check_profile
+from caregate.fhir.validate.model import type_info
+from caregate.fhir.validate.structures import Definitions, SnapshotError
 from caregate.fhir.validate.walker import Run, validate_resource
 
 __all__ = ["BASE_PROFILE", "Issue", "has_errors", "outcome", "validate"]
@@ -29,17 +36,19 @@ BASE_PROFILE = "http://hl7.org/fhir/StructureDefinition/"
 _RANK = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
 
 
-def validate(resource: Any, profile: str | None = None) -> list[Issue]:
+def validate(resource: Any, profile: str | None = None, *, definitions: Iterable[dict[str, Any]] = (),
+             profile_errors: str = "error") -> list[Issue]:
     """Every issue found in `resource` (a parsed JSON resource), sorted and de-duplicated."""
     run = Run()
     validate_resource(run, resource, None)
-    if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
-        _profiles(run, resource, profile)
+    if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str) and \
+            type_info(resource["resourceType"]) is not None:
+        _profiles(run, resource, profile, Definitions(definitions), profile_errors)
     ordered = sorted(run.issues, key=lambda i: (_RANK.get(i[0], 9), i[3], i[2]))
     return [Issue(message, code, severity, (loc,)) for severity, code, message, loc in ordered]
 
 
-def _profiles(run: Run, resource: dict, profile: str | None) -> None:
+def _profiles(run: Run, resource: dict, profile: str | None, defs: Definitions, profile_errors: str) -> None:
     rtype = resource["resourceType"]
     base = BASE_PROFILE + rtype
     wanted: list[tuple[str, str]] = []
@@ -49,10 +58,31 @@ def _profiles(run: Run, resource: dict, profile: str | None) -> None:
     declared = meta.get("profile") if isinstance(meta, dict) else None
     if isinstance(declared, list):
         wanted.extend((url, f"{rtype}.meta.profile[{i}]") for i, url in enumerate(declared) if isinstance(url, str))
+    done: set[str] = set()
     for url, loc in wanted:
-        if url.split("|", 1)[0] != base:
+        key = url.split("|", 1)[0]
+        if key == base or key in done:
+            continue
+        done.add(key)
+        try:
+            compiled = compile_profile(key, defs)
+        except SnapshotError as exc:
+            run.report("warning", "not-supported", f"The profile {url} cannot be used: {exc} The resource was "
+                       "checked against the base FHIR R4 specification only.", loc)
+            continue
+        if compiled is None:
             run.report("warning", "not-supported", f"The profile {url} is not known to this validator: the "
                        "resource was checked against the base FHIR R4 specification only.", loc)
+            continue
+        if compiled.type != rtype:
+            run.report("error", "invalid", f"The profile {url} is for {compiled.type} resources, not {rtype}.", loc)
+            continue
+        found = Run()
+        check_profile(found, resource, compiled, defs)
+        for severity, code, message, where in found.issues:
+            if severity in ("error", "fatal") and profile_errors != "error":
+                severity = profile_errors
+            run.report(severity, code, message, where)
 
 
 def has_errors(issues: list[Issue]) -> bool:

@@ -72,6 +72,10 @@ def _find(elements: list[dict[str, Any]], id_: str, resolve: Resolve) -> int:
         raise SnapshotError(f"The element {id_} is not in the base definition.")
     name, _, slice_name = last.partition(":")
     if slice_name:
+        _find(elements, f"{parent_id}.{name}", resolve)  # may unfold a type that already defines the slice
+        for i, el in enumerate(elements):
+            if el["id"] == id_:
+                return i
         return _add_slice(elements, f"{parent_id}.{name}", slice_name, resolve)
     parent = _find(elements, parent_id, resolve)
     renamed = _choice_rename(elements, parent_id, name)
