@@ -5,6 +5,7 @@ from __future__ import annotations
 from caregate.audit import AuditLog
 from caregate.clock import SystemClock, instant
 from caregate.config import Settings
+from caregate.policy.rules import load_policy
 from caregate.search.registry import default_registry
 from caregate.storage import open_store
 from caregate.subscriptions.service import SubscriptionService
@@ -18,6 +19,7 @@ def build(settings: Settings, *, access_log: bool = True):
     store = open_store(settings.database_url, clock)
     api = FhirApi(store, default_registry(), settings.fhir_base, page_default=settings.page_default,
                   page_max=settings.page_max, started=instant(clock.now()), validation=settings.validation)
+    api.policy = load_policy(settings.policy)  # PolicyError names every problem; the server does not start
     api.audit = AuditLog(settings.database_url)  # every FHIR interaction, hash-chained (caregate audit verify)
     api.subscriptions = SubscriptionWeb(SubscriptionService(store, api.registry, api.base_url, settings.database_url))
     oauth = None

@@ -34,6 +34,7 @@ class Settings:
     workers: int = 1  # server processes (each with its own connections)
     access_log: bool = True
     validation: str = "lenient"  # strict | lenient | off: how writes are validated (interactions/validation.py)
+    policy: str = ""  # access policy TOML file (policy/rules.py); empty: the built-in default policy
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -20,13 +20,21 @@ def access() -> None:
 @click.option("--reason", default=None, help="The X-Break-Glass-Reason, with --purpose ETREAT.")
 @click.option("--scope", default=None,
               help='The scopes of the token used (default: "patient/*.rs" for a patient user, else "user/*.rs").')
+@click.option("--policy", "policy_file", default=None, envvar="CAREGATE_POLICY", metavar="FILE",
+              help="The access policy the server runs with (default: the built-in policy).")
 @database_option
 def access_explain(user: str, request: str, purpose: str | None, reason: str | None, scope: str | None,
-                   database: str | None) -> None:
+                   database: str | None, policy_file: str | None) -> None:
     """Print each rule applied to the request and the verdict; exit status 1 when it would be denied."""
     from caregate.cli.auth import _service
     from caregate.policy import Actor, ScopeError
     from caregate.policy.explain import explain
+    from caregate.policy.rules import PolicyError, load_policy
+
+    try:
+        rules = load_policy(policy_file)
+    except PolicyError as exc:
+        raise click.ClickException("the access policy is not valid:\n" + str(exc)) from None
 
     method, _, path = request.strip().partition(" ")
     if not path.strip().startswith("/"):
@@ -40,7 +48,7 @@ def access_explain(user: str, request: str, purpose: str | None, reason: str | N
                                         fhir_user=person.fhir_user, roles=person.roles)
     except ScopeError as exc:
         raise click.BadParameter(str(exc), param_hint="--scope") from None
-    result = explain(actor, method, path.strip(), purpose, reason)
+    result = explain(actor, method, path.strip(), purpose, reason, rules)
     click.echo(f"{method.upper()} {path.strip()} by {user} (roles: {', '.join(person.roles) or 'none'}; "
                f"scopes: {scope})")
     for step in result.steps:

@@ -11,6 +11,7 @@ from caregate.cli.auth import clients, launch, token, users
 from caregate.cli.check import check
 from caregate.cli.explain import explain
 from caregate.cli.load import load
+from caregate.cli.policy import policy
 from caregate.cli.serve import serve
 from caregate.cli.subscriptions import subscriptions
 from caregate.cli.synth import synth
@@ -36,6 +37,7 @@ cli.add_command(check)
 cli.add_command(validate)
 cli.add_command(audit)
 cli.add_command(access)
+cli.add_command(policy)
 
 
 def main() -> None:

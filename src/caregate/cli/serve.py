@@ -29,12 +29,17 @@ from caregate.config import Settings, is_loopback
               envvar="CAREGATE_VALIDATION", show_default=True,
               help="Validate writes: lenient rejects base-specification errors, strict also unknown declared "
                    "profiles, off skips validation.")
+@click.option("--policy", "policy_file", default=None, envvar="CAREGATE_POLICY", metavar="FILE",
+              type=click.Path(dir_okay=False),
+              help="Access policy (TOML): roles, purposes, relationships and sensitivity labels; checked before "
+                   "serving. Default: the built-in policy.")
 def serve(host: str, port: int, database: str | None, no_auth: bool, sandbox: bool, demo: int, access_log: bool,
-          workers: int, validation: str) -> None:
+          workers: int, validation: str, policy_file: str | None) -> None:
     """Serve FHIR R4 at http://HOST:PORT/fhir."""
     import uvicorn
 
     from caregate.app import build
+    from caregate.policy.rules import PolicyError, load_policy
     from caregate.web.observe import configure_logging
 
     if no_auth and not is_loopback(host):
@@ -44,7 +49,11 @@ def serve(host: str, port: int, database: str | None, no_auth: bool, sandbox: bo
         raise click.UsageError("--sandbox is a way to try authentication: it does not go with --no-auth.")
     settings = Settings.from_env(host=host, port=port, database_url=database, no_auth=no_auth, workers=workers,
                                  access_log=access_log, sandbox=sandbox)
-    settings = replace(settings, validation=validation)
+    settings = replace(settings, validation=validation, policy=policy_file or settings.policy)
+    try:
+        load_policy(settings.policy)
+    except PolicyError as exc:
+        raise click.ClickException("the access policy is not valid:\n" + str(exc)) from None
     configure_logging(settings.log_level)
     if demo:
         from caregate.cli.synth import load_demo
@@ -61,7 +70,7 @@ def serve(host: str, port: int, database: str | None, no_auth: bool, sandbox: bo
         # Worker processes rebuild the app from the environment, so hand every setting over through it.
         os.environ.update({"CAREGATE_DATABASE_URL": settings.database_url, "CAREGATE_HOST": host,
                            "CAREGATE_PORT": str(port), "CAREGATE_BASE_URL": settings.fhir_base,
-                           "CAREGATE_VALIDATION": settings.validation,
+                           "CAREGATE_VALIDATION": settings.validation, "CAREGATE_POLICY": settings.policy,
                            "CAREGATE_ACCESS_LOG": "1" if access_log else "0",
                            "CAREGATE_NO_AUTH": "1" if no_auth else "0", "CAREGATE_SANDBOX": "1" if sandbox else "0"})
         uvicorn.run("caregate.app:from_env", factory=True, workers=settings.workers, host=host, port=port,

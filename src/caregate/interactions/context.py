@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from caregate.policy import Actor
+from caregate.policy.rules import Policy
 from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore, Stored
 
@@ -27,6 +28,7 @@ class RequestContext:
     actor: Actor | None = None  # who asks; None when the server runs without authentication
     validation: str = "lenient"  # strict | lenient | off: how writes are validated (interactions/validation.py)
     purpose: str = "TREAT"  # the request's v3 PurposeOfUse (policy/purpose.py)
+    policy: Policy | None = None  # the access policy's roles and labels (policy/rules.py); None: scopes alone
 
 
 @dataclass(slots=True)

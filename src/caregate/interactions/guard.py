@@ -36,7 +36,16 @@ def permit(ctx: RequestContext, type_: str, interaction: str) -> Access:
     decision = access(ctx.actor, type_, interaction_letter(interaction))
     if not decision.allowed:
         raise forbidden(decision.reason)
+    roles_allow(ctx, type_, interaction_letter(interaction))
     return decision
+
+
+def roles_allow(ctx: RequestContext, type_: str, letter: str) -> None:
+    """The access policy's roles deny on top of the scopes (403 naming the rule); "Resource" means every type."""
+    if ctx.policy is not None and ctx.actor is not None:
+        why = ctx.policy.denial(ctx.actor, type_, letter, ctx.purpose)
+        if why is not None:
+            raise FhirError("forbidden", why)
 
 
 def permit_types(ctx: RequestContext, types: list[str] | None, interaction: str) -> Access:
@@ -56,6 +65,7 @@ def permit_types(ctx: RequestContext, types: list[str] | None, interaction: str)
             raise forbidden(decision.reason)
         if decision.constraints:
             raise forbidden(f"The scopes on {type_} carry query constraints: search that type on its own.")
+        roles_allow(ctx, type_, interaction_letter(interaction))
         patient = patient or decision.patient
     return Access(True, patient)
 
@@ -69,6 +79,7 @@ def permit_everything(ctx: RequestContext, interaction: str) -> None:
     if not decision.allowed or decision.patient is not None:
         raise forbidden("This operation can return resources of any type: it needs user/*.r or system/*.r (or "
                         "wider) scopes.")
+    roles_allow(ctx, "Resource", interaction_letter(interaction))
 
 
 def _wildcard(ctx: RequestContext, interaction: str) -> Access:
@@ -135,6 +146,8 @@ def readable_included(ctx: RequestContext, query: SearchQuery, type_: str) -> bo
         return True
     decision = access(ctx.actor, type_, "r")
     if not decision.allowed or decision.constraints:
+        return False
+    if ctx.policy is not None and ctx.policy.denial(ctx.actor, type_, "r", ctx.purpose) is not None:
         return False
     return decision.patient is None or decision.patient == query.confine
 

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from caregate.policy.actor import Actor
 from caregate.policy.decide import access, interaction_letter
 from caregate.policy.purpose import DIRECT_CARE, RESEARCHER, SECONDARY, PurposeError, asserted
+from caregate.policy.rules import Policy
+from caregate.policy.sensitivity import role_steps
 
 
 @dataclass(slots=True)
@@ -44,7 +46,7 @@ def interaction_of(method: str, path: str) -> tuple[str | None, str]:
 
 
 def explain(actor: Actor, method: str, path: str, purpose: str | None = None,
-            reason: str | None = None) -> Explanation:
+            reason: str | None = None, policy: Policy | None = None) -> Explanation:
     out = Explanation()
     try:
         asked = asserted(purpose, reason, actor.purpose, actor.break_glass_reason)
@@ -70,6 +72,11 @@ def explain(actor: Actor, method: str, path: str, purpose: str | None = None,
         return out.deny(f"{decision.reason} (answered 403).")
     granted = [s.text for s in actor.scopes if s.covers(type_, interaction_letter(interaction))]
     out.steps.append(f"Permitted by the scope{'s' if len(granted) > 1 else ''} {', '.join(granted)}.")
+    if policy is not None:
+        steps, denial = role_steps(policy, actor, type_, interaction_letter(interaction), asked.code)
+        out.steps += steps
+        if denial is not None:
+            return out.deny(f"{denial} (answered 403).")
     if decision.patient is not None:
         out.steps.append(f"Confined to Patient/{decision.patient}'s compartment: anything else answers as if it "
                          "did not exist.")

@@ -26,6 +26,7 @@ from caregate.interactions.audit_search import read_audit, search_audit
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.guard import permit_everything
 from caregate.policy import Actor
+from caregate.policy.rules import Policy
 from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore
 from caregate.web import audit as audit_facts
@@ -54,6 +55,7 @@ class FhirApi:
         self.bearer: BearerValidator | None = None  # None: no authentication (--no-auth)
         self.audit: AuditLog | None = None  # None: interactions are not audited
         self.security: dict | None = None  # CapabilityStatement.rest.security when authentication is on
+        self.policy: Policy | None = None  # the access policy's roles and labels; None: scopes alone
         self._capabilities: bytes | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,7 +93,8 @@ class FhirApi:
 
     def _ctx(self, prefer: dict[str, str], actor: Actor | None = None) -> RequestContext:
         return RequestContext(self.store, self.registry, self.base_url, prefer.get("handling") == "strict",
-                              self.page_default, self.page_max, actor=actor, validation=self.validation)
+                              self.page_default, self.page_max, actor=actor, validation=self.validation,
+                              policy=self.policy)
 
     async def _dispatch(self, request: Request, scope: Scope, params: list[tuple[str, str]],
                         out: Format) -> Response:
