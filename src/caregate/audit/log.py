@@ -1,15 +1,43 @@
 """The audit store: an append-only table in the resource database, written in batches, read by patient.
 
-Every request awaits its own record's commit before its response goes out, so an acknowledged request is
-always audited; requests arriving while a commit is running share the next one (group commit), which keeps
-the cost per request to one queue append when the server is busy. The chain is extended under a lock held
-by the writing transaction (PostgreSQL advisory lock, SQLite write lock), so several server processes
-sharing one database still build one chain.
+Durability rule: every request awaits its own record's commit before its response goes out, so an acknowledged
+request is always audited. What makes that cheap is group commit: records arriving while a commit runs wait
+in a queue and the next commit takes them all, in one transaction with one lock acquisition, one chain
+extension (hashes computed in one pass) and, on PostgreSQL, one WAL flush; their patient index rows go in the
+same transaction. The busier the server, the bigger the batches and the lower the cost per request.
+
+One chain, across processes: several server processes (`serve --workers N`) share one database and extend
+ONE hash chain, one batch at a time, under a lock held from reading the chain's last record to the commit:
+
+- PostgreSQL: a transaction-scoped advisory lock. The commit is awaited on an asynchronous connection, so the
+  event loop serves other requests (which gather into the next batch) while the lock and the flush are waited
+  for; there is no thread hand-off.
+- SQLite: an exclusive `flock` on a file beside the database, then the SQLite write lock. `flock` wakes a
+  waiting process the moment the lock is released, where SQLite's own busy handler would sleep for whole
+  milliseconds. When both locks are free at once, which is the usual case, the batch is committed directly on
+  the event loop: a commit in WAL mode is one write to the log file and takes tens of microseconds, far less
+  than a hand-off to a thread and back. When either lock is held, by another process or by a resource write,
+  the batch waits for it in a thread instead, so the event loop never blocks on a lock.
+
+The alternative, one chain per process merged at verification, would let processes commit without waiting for
+each other, but its total order would rest on clocks, and a deleted tail of one process's chain could hide
+among the others. A single sequence keeps `caregate audit verify` proving one total order with nothing more
+than the sequence numbers and the hashes, and with group commit the lock is taken once per batch, not once per
+request, so it does not bound throughput.
+
+SQLite durability: WAL with `synchronous=NORMAL`, as the resource store uses. A commit is in the write-ahead
+log, in the operating system's hands, before the response goes out, so it survives the server process being
+killed; it does not survive a power cut or a kernel crash (the last transactions before the failure can be
+lost). `synchronous=FULL` would add an fsync to every batch, and the resources written in the same moments
+would still be at the mercy of `NORMAL`: the embedded engine is for development and single-machine use, and
+power-cut durability is PostgreSQL's job (`synchronous_commit` on, one WAL flush per batch).
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 import threading
 import weakref
@@ -28,6 +56,25 @@ DDL = (
     "PRIMARY KEY (patient, seq))",
 )
 _LOCK_KEY = 727276  # PostgreSQL advisory lock serialising chain extension across processes
+_LAST = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
+_INSERT_EVENT = "INSERT INTO audit_event (seq, recorded, json, hash) VALUES (?, ?, ?, ?)"
+_INSERT_PATIENT = "INSERT INTO audit_patient (patient, seq) VALUES (?, ?)"
+_BUSY_MS = 30000  # how long a waiting SQLite writer waits for another one
+
+Batch = list[tuple[dict, list[str]]]
+
+
+def _rows_for(batch: Batch, last: tuple | None) -> tuple[list[tuple], list[tuple]]:
+    """The audit_event and audit_patient rows extending the chain whose last record is `last` with `batch`."""
+    seq, previous = (int(last[0]), last[1]) if last else (0, GENESIS)
+    events, patients = [], []
+    for event, who in batch:
+        seq += 1
+        body = canonical({**event, "id": str(seq)})
+        previous = link(previous, body)
+        events.append((seq, event.get("recorded", ""), body.decode(), previous))
+        patients.extend((p, seq) for p in dict.fromkeys(who))
+    return events, patients
 
 
 class AuditLog:
@@ -38,13 +85,19 @@ class AuditLog:
         self.postgres = url.startswith(("postgresql://", "postgres://"))
         if not self.postgres and not url.startswith("sqlite:///"):
             raise ValueError(f"Unsupported database URL {url!r}: use sqlite:///path or postgresql://...")
-        self._conn: Any = None
-        self._finalizer: weakref.finalize | None = None  # closes the connection if the log is dropped unclosed
+        self._conn: Any = None  # reads and verification (and PostgreSQL appends outside an event loop)
+        self._finalizer: weakref.finalize | None = None  # closes the connections if the log is dropped unclosed
         self._conn_lock = threading.Lock()
+        self._writer: Any = None  # SQLite: the connection batches are appended on
+        self._lock_fd: int | None = None  # SQLite: the file locked across processes while the chain grows
+        self._write_lock = threading.Lock()  # the writer and the lock file, within this process
+        self._checkpointer: _Checkpointer | None = None  # SQLite: moves the write-ahead log into the database
+        self._async: Any = None  # PostgreSQL: the asynchronous connection batches are appended on
+        self._async_loop: asyncio.AbstractEventLoop | None = None
         self._pending: list[tuple[dict, list[str], asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
 
-    # connection ---------------------------------------------------------------------------------------------
+    # connections --------------------------------------------------------------------------------------------
     def _connect(self) -> Any:
         if self.postgres:
             import psycopg
@@ -57,17 +110,19 @@ class AuditLog:
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
             return conn
-        path = self.url[len("sqlite:///"):]
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(self._path(), timeout=_BUSY_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
-        # As the resource store: a commit is in the write-ahead log before the response goes out, so it survives
-        # the server process crashing; surviving a power cut as well needs PostgreSQL (or synchronous=FULL).
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA synchronous=NORMAL")  # why NORMAL: the module docstring
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
         for stmt in DDL:
             conn.execute(stmt)
         return conn
+
+    def _path(self) -> str:
+        path = self.url[len("sqlite:///"):]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.postgres else sql
@@ -80,13 +135,32 @@ class AuditLog:
     def _open(self) -> None:
         if self._conn is None:
             self._conn = self._connect()
-            self._finalizer = weakref.finalize(self, self._conn.close)
+            self._arm_finalizer()
+
+    def _open_writer(self) -> None:
+        """SQLite: the append connection and the cross-process lock file (called holding `_write_lock`)."""
+        if self._writer is None:
+            with self._conn_lock:
+                self._open()  # creates the tables
+            self._writer = self._connect()
+            self._writer.execute("PRAGMA busy_timeout=0")  # _append_now must not wait: it runs on the event loop
+            self._writer.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run in _Checkpointer's thread
+            self._lock_fd = os.open(self._path() + ".audit-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            self._checkpointer = _Checkpointer(self._path())
+            self._arm_finalizer()
+
+    def _arm_finalizer(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer.detach()
+        self._finalizer = weakref.finalize(self, _close_all, self._conn, self._writer, self._lock_fd, self._async,
+                                           self._checkpointer)
 
     def close(self) -> None:
-        with self._conn_lock:
+        with self._conn_lock, self._write_lock:
             if self._finalizer is not None:
                 self._finalizer()
-            self._conn = self._finalizer = None
+            self._conn = self._writer = self._lock_fd = self._async = self._checkpointer = self._finalizer = None
+            self._async_loop = None
 
     # writing ------------------------------------------------------------------------------------------------
     async def record(self, event: dict, patients: list[str]) -> None:
@@ -100,8 +174,12 @@ class AuditLog:
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
+            records = [(e, p) for e, p, _ in batch]
             try:
-                await asyncio.to_thread(self.append, [(e, p) for e, p, _ in batch])
+                if self.postgres:
+                    await self._append_async(records)
+                elif not self._append_now(records):
+                    await asyncio.to_thread(self.append, records)
             except Exception as exc:  # every waiting request fails rather than answering unaudited
                 for _, _, future in batch:
                     if not future.done():
@@ -111,38 +189,96 @@ class AuditLog:
                 if not future.done():
                     future.set_result(None)
 
-    def append(self, batch: list[tuple[dict, list[str]]]) -> None:
-        """Extend the chain with `batch` in one transaction (blocking)."""
-        with self._conn_lock:
-            self._open()
-            conn = self._conn
-            if self.postgres:
-                with conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-                    self._append(conn, batch)
-                return
-            conn.execute("BEGIN IMMEDIATE")
+    def append(self, batch: Batch) -> None:
+        """Extend the chain with `batch` in one transaction, waiting for the locks (blocking)."""
+        if self.postgres:
+            with self._conn_lock:
+                self._open()
+                with self._conn.transaction():
+                    self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                    self._insert(self._conn, batch)
+            return
+        with self._write_lock:
+            self._open_writer()
+            assert self._lock_fd is not None
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
-                self._append(conn, batch)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                self._writer.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+                try:
+                    self._writer.execute("BEGIN IMMEDIATE")
+                finally:
+                    self._writer.execute("PRAGMA busy_timeout=0")
+                self._commit_sqlite(batch)
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
-    def _append(self, conn: Any, batch: list[tuple[dict, list[str]]]) -> None:
-        last = conn.execute("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, previous = (last[0], last[1]) if last else (0, GENESIS)
-        events, patients = [], []
-        for event, who in batch:
-            seq += 1
-            body = canonical({**event, "id": str(seq)})
-            previous = link(previous, body)
-            events.append((seq, event.get("recorded", ""), body.decode(), previous))
-            patients.extend((p, seq) for p in dict.fromkeys(who))
+    def _append_now(self, batch: Batch) -> bool:
+        """SQLite: commit `batch` at once if nobody holds the locks, without waiting; False if someone does."""
+        if not self._write_lock.acquire(blocking=False):
+            return False
+        try:
+            self._open_writer()
+            assert self._lock_fd is not None
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            try:
+                try:
+                    self._writer.execute("BEGIN IMMEDIATE")  # the writer does not wait: busy_timeout is 0
+                except sqlite3.OperationalError:  # a resource write or a checkpoint holds the database
+                    return False
+                self._commit_sqlite(batch)
+                return True
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        finally:
+            self._write_lock.release()
+
+    def _commit_sqlite(self, batch: Batch) -> None:
+        """Inside BEGIN IMMEDIATE on the writer: extend the chain and commit, or roll back."""
+        conn = self._writer
+        try:
+            self._insert(conn, batch)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        assert self._checkpointer is not None
+        self._checkpointer.committed()
+
+    def _insert(self, conn: Any, batch: Batch) -> None:
+        events, patients = _rows_for(batch, conn.execute(_LAST).fetchone())
         cur = conn.cursor()
-        cur.executemany(self._sql("INSERT INTO audit_event (seq, recorded, json, hash) VALUES (?, ?, ?, ?)"), events)
+        cur.executemany(self._sql(_INSERT_EVENT), events)
         if patients:
-            cur.executemany(self._sql("INSERT INTO audit_patient (patient, seq) VALUES (?, ?)"), patients)
+            cur.executemany(self._sql(_INSERT_PATIENT), patients)
+
+    async def _append_async(self, batch: Batch) -> None:
+        """PostgreSQL: extend the chain in one transaction on this event loop's connection."""
+        conn = await self._async_connection()
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            events, patients = _rows_for(batch, await (await conn.execute(_LAST)).fetchone())
+            async with conn.cursor() as cur:
+                await cur.executemany(self._sql(_INSERT_EVENT), events)
+                if patients:
+                    await cur.executemany(self._sql(_INSERT_PATIENT), patients)
+
+    async def _async_connection(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._async is not None and self._async_loop is loop and not self._async.closed:
+            return self._async
+        import psycopg
+
+        with self._conn_lock:
+            self._open()  # creates the tables
+        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        if self._async is not None:
+            _finish(self._async)  # bound to an event loop that is gone
+        self._async, self._async_loop = conn, loop
+        self._arm_finalizer()
+        return conn
 
     # reading ------------------------------------------------------------------------------------------------
     def about(self, patient: str | None, count: int, ids: list[int] | None = None) -> tuple[int, list[dict]]:
@@ -180,3 +316,75 @@ class AuditLog:
                 return
             yield from rows
             after = rows[-1][0]
+
+
+def _finish(conn: Any) -> None:
+    """Close an asynchronous PostgreSQL connection from synchronous code (its socket, at the libpq level)."""
+    if not conn.closed:
+        conn.pgconn.finish()
+
+
+def _close_all(conn: Any, writer: Any, lock_fd: int | None, async_conn: Any,
+               checkpointer: _Checkpointer | None) -> None:
+    if checkpointer is not None:
+        checkpointer.stop()
+    for c in (conn, writer):
+        if c is not None:
+            c.close()
+    if lock_fd is not None:
+        os.close(lock_fd)
+    if async_conn is not None:
+        _finish(async_conn)
+
+
+class _Checkpointer:
+    """SQLite: copies the write-ahead log back into the database from a thread of its own.
+
+    A checkpoint writes pages to the database file and fsyncs it, taking milliseconds; run by the committing
+    connection (SQLite's default, every 1,000 pages) it would stall the event loop that committed. Here the
+    audit writer never checkpoints: every `EVERY` commits this thread runs a PASSIVE checkpoint, which waits
+    for no one and lets writers go on. The log restarts from its beginning once a checkpoint has caught up with
+    it; should a sustained load keep it from catching up until the log passes `RESTART_FRAMES`, a RESTART
+    checkpoint waits for the writers in flight and stops new ones until it is done (the event loop meanwhile
+    hands batches to a thread, so it stays free).
+    """
+
+    EVERY = 256
+    RESTART_FRAMES = 16384  # 64 MiB of 4 KiB pages
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._commits = 0
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._commits >= self.EVERY:
+            self._commits = 0
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="audit-checkpoint", daemon=True)
+                self._thread.start()
+            self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
+        mode = "PASSIVE"
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopped:
+                    return
+                try:
+                    _, frames, _ = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+                except sqlite3.Error:  # the database is going away, or another checkpoint runs: try next time
+                    continue
+                mode = "RESTART" if frames >= self.RESTART_FRAMES else "PASSIVE"
+        finally:
+            conn.close()
