@@ -47,11 +47,14 @@ class Record:
 
 
 def expand(paths: Iterable[Path]) -> list[Path]:
-    """The files to load: files as given, folders replaced by their JSON/NDJSON files (sorted, recursive)."""
+    """The files to load: files as given, folders replaced by their JSON/NDJSON files (sorted, recursive).
+    In a FHIR package folder (an npm package: `package.json` beside the resources) the package's own
+    manifest and index (`package.json`, `.index.json`) are not resources and are left out."""
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and _loadable(p)))
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and _loadable(p) and not (
+                p.name in ("package.json", ".index.json") and (p.parent / "package.json").is_file())))
         else:
             out.append(path)
     return out

@@ -10,6 +10,8 @@ The server validates every create, update, patch and transaction entry in one of
 
 `$validate` (type and instance level) always answers 200 with an OperationOutcome, also when the resource
 is invalid; the resource comes as the body or in a Parameters resource (`resource`, `profile`, `mode`).
+Profiles stored on the server (StructureDefinitions posted or loaded) are used by `$validate` beside the
+shipped UK Core ones.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from caregate.fhir.validate import outcome, validate
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.read import read
 from caregate.interactions.resource_rules import check_id, check_type
+from caregate.interactions.structure_definitions import stored_profiles
 
 __all__ = ["MODES", "check_write", "validate_operation"]
 
@@ -79,6 +82,13 @@ def _from_parameters(body: dict) -> tuple[object, str | None, str | None]:
     return resource, profile, mode
 
 
+def _profile_urls(resource: dict, profile: str | None) -> list[str]:
+    meta = resource.get("meta")
+    declared = meta.get("profile") if isinstance(meta, dict) else None
+    urls = [u for u in declared if isinstance(u, str)] if isinstance(declared, list) else []
+    return [profile, *urls] if profile else urls
+
+
 async def validate_operation(ctx: RequestContext, type_: str, id_: str | None, body: object,
                              params: list[tuple[str, str]]) -> Result:
     """`[base]/[type]/$validate` and `[base]/[type]/[id]/$validate`: an OperationOutcome, status 200."""
@@ -104,7 +114,7 @@ async def validate_operation(ctx: RequestContext, type_: str, id_: str | None, b
         resource = orjson.loads(stored.json) if stored is not None else None
     if not isinstance(resource, dict):
         raise incorrect("$validate needs a resource: the request body or a Parameters 'resource' parameter.")
-    issues = validate(resource, profile)
+    issues = validate(resource, profile, definitions=await stored_profiles(ctx, _profile_urls(resource, profile)))
     rtype = resource.get("resourceType")
     if isinstance(rtype, str) and rtype != type_:
         issues.insert(0, Issue(f"The resource is a {rtype} but the operation is invoked on {type_}.", "invalid",

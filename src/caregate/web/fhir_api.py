@@ -20,6 +20,7 @@ from caregate.clock import SystemClock, instant
 from caregate.errors import FhirError, incorrect
 from caregate.fhir.xmlformat import FhirFormatError, parse_xml
 from caregate.interactions import capabilities, create, delete, history, patch, read, search, transaction, update
+from caregate.interactions import structure_definitions as definitions_op
 from caregate.interactions import terminology as terminology_op
 from caregate.interactions import validation as validation_op
 from caregate.interactions.audit_search import read_audit, search_audit
@@ -152,6 +153,8 @@ class FhirApi:
             return render(await read_audit(ctx, self.audit, seg[1]), self.base_url, ret, out)
         if n == 1:
             route("/fhir/{type}")
+            if method == "GET" and head == definitions_op.TYPE:  # with the shipped UK Core profiles
+                return render(await definitions_op.search_definitions(ctx, params), self.base_url, ret, out)
             if method == "GET":
                 return render(await search.search(ctx, head, params), self.base_url, ret, out)
             if method == "POST":
@@ -191,6 +194,8 @@ class FhirApi:
         if n == 2:
             route("/fhir/{type}/{id}")
             id_ = seg[1]
+            if method == "GET" and head == definitions_op.TYPE:
+                return render(await definitions_op.read_definition(ctx, id_), self.base_url, ret, out)
             if method == "GET":
                 return render(await read.read(ctx, head, id_), self.base_url, ret, out)
             if method == "PUT":
