@@ -34,6 +34,8 @@ class Settings:
     workers: int = 1  # server processes (each with its own connections)
     access_log: bool = True
     validation: str = "lenient"  # strict | lenient | off: how writes are validated (interactions/validation.py)
+    federation: str = ""  # TOML file of trusted OpenID Connect providers (auth/federation.py); empty: none
+    min_proofing: str = ""  # P5 | P9: identity proofing a patient needs to reach their record; empty: none
     policy: str = ""  # access policy TOML file (policy/rules.py); empty: the built-in default policy
 
     @classmethod

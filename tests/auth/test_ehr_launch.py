@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.auth.conftest import PASSWORD, REDIRECT, Secured
-from tests.auth.flow import authorize_params, pkce, redirect_query, sign_in, url
+from tests.auth.flow import authorize_params, hidden_fields, pkce, redirect_query, sign_in, url
 
 pytestmark = pytest.mark.anyio
 SCOPE = "launch openid fhirUser patient/*.rs offline_access"
@@ -69,14 +69,17 @@ async def test_launch_parameter_and_scope_go_together(secured: Secured) -> None:
     assert query["error"] == "invalid_request"
 
 
-async def test_staff_user_without_a_patient_in_context_is_refused_clearly(secured: Secured) -> None:
+async def test_staff_user_without_a_patient_in_context_is_asked_to_pick_one(secured: Secured) -> None:
     _ehr_app(secured)
     _, challenge = pkce()
-    done = await sign_in(secured.client, url("/auth/authorize", authorize_params(
-        "launch/patient patient/*.rs", challenge, client_id="ward")), username="dr-who")
-    assert done.status_code == 303
-    query = redirect_query(done)
-    assert query["error"] == "access_denied" and "No patient is in context" in query["error_description"]
+    page = await secured.client.get(url("/auth/authorize", authorize_params(
+        "launch/patient patient/*.rs", challenge, client_id="ward")))
+    picker = await secured.client.post("/auth/authorize", data={**hidden_fields(page.text), "username": "dr-who",
+                                                                "password": PASSWORD})
+    assert picker.status_code == 200 and "Choose the patient" in picker.text
+    # the consent step cannot be skipped: the ticket is for picking a patient first
+    skipped = await secured.client.post("/auth/consent", data={**hidden_fields(picker.text), "decision": "allow"})
+    assert skipped.status_code == 400
 
 
 async def test_patient_user_cannot_open_another_patients_launch(secured: Secured) -> None:

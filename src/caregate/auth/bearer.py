@@ -29,6 +29,8 @@ class InvalidToken(Exception):
 
 
 class BearerValidator:
+    min_proofing = ""  # P5 or P9: the proofing a patient user's token needs to reach their record (web.authn)
+
     def __init__(self, db: AuthDb, keys: SigningKeys, issuer: str, audience: str,
                  now: Callable[[], float] = time.time) -> None:
         self.db = db
@@ -41,9 +43,10 @@ class BearerValidator:
         self._revoked: set[str] = set()
         self._revoked_loaded = -_RELOAD_REVOKED
 
-    def actor(self, token: str) -> Actor:
-        """The actor a valid access token stands for; InvalidToken with the reason otherwise."""
-        claims = self.claims(token)
+    def actor(self, token: str, claims: dict | None = None) -> Actor:
+        """The actor a valid access token stands for; InvalidToken with the reason otherwise. `claims`: the
+        token's, when the caller has already validated it with `claims`."""
+        claims = self.claims(token) if claims is None else claims
         try:
             return Actor.from_scope_string(str(claims.get("sub", "")), str(claims.get("client_id", "")),
                                            str(claims.get("scope", "")), patient=claims.get("patient"),

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from urllib.parse import urlencode, urlsplit
 
+from caregate.auth.assurance import vector_of_trust
 from caregate.auth.bearer import InvalidToken
 from caregate.auth.client_auth import ALGORITHMS, ClientAuthenticator
 from caregate.auth.clients import Client
@@ -155,7 +156,8 @@ class AuthorizationServer:
         the second factor (users enrolled in TOTP) rather than consent."""
         user = self.service.users.verify(name, password)  # raises SignInRefused
         second = self.service.second_factor.enrolled(user.name)
-        return self._ticket(req, user.name, "second-factor" if second else "consent", ["pwd"]), second
+        stage = "second-factor" if second else self._after_sign_in(req, user)
+        return self._ticket(req, user.name, stage, ["pwd"]), second
 
     def second_factor(self, ticket: str, code: str) -> str:
         """Check the TOTP or recovery code for a ticket from `sign_in`; a consent ticket when right."""
@@ -166,14 +168,60 @@ class AuthorizationServer:
             self.service.users.fail(data["user"])
             raise SignInRefused
         self._load_code(f"p:{_hash(ticket)}", consume=True)
-        return self._ticket(AuthorizationRequest(**data["request"]), data["user"], "consent", ["pwd", "otp"])
+        req = AuthorizationRequest(**data["request"])
+        user = self.service.users.get(data["user"])
+        if user is None:
+            raise SignInRefused
+        return self._ticket(req, data["user"], self._after_sign_in(req, user), ["pwd", "otp"])
 
-    def _ticket(self, req: AuthorizationRequest, user: str, stage: str, amr: list[str]) -> str:
+    def federated(self, req: AuthorizationRequest, user: User, amr: list[str], vot: str | None) -> str:
+        """A ticket for a user an identity provider has signed in (their second factor, if any, was the
+        provider's); `vot` is the provider's vector of trust for this sign-in, carried into the tokens."""
+        return self._ticket(req, user.name, self._after_sign_in(req, user), amr, vot)
+
+    def _after_sign_in(self, req: AuthorizationRequest, user: User) -> str:
+        """Consent, unless a staff user asks for a patient context (`launch/patient`) that no EHR launch gave:
+        then they first pick the patient."""
+        if req.launch_patient or user.patient or "launch/patient" not in req.scope.split():
+            return "consent"
+        return "pick-patient"
+
+    def _ticket(self, req: AuthorizationRequest, user: str, stage: str, amr: list[str], vot: str | None = None,
+                patient: str | None = None) -> str:
         """`amr`: how the user has authenticated so far (RFC 8176 method names), carried into the tokens."""
         ticket = secrets.token_urlsafe(32)
         self._store_code(f"p:{_hash(ticket)}", {"request": asdict(req), "user": user, "stage": stage,
-                                                "amr": amr}, PENDING_LIFETIME)
+                                                "amr": amr, "vot": vot, "patient": patient}, PENDING_LIFETIME)
         return ticket
+
+    def stage(self, ticket: str) -> str | None:
+        """What a ticket waits for: second-factor, pick-patient or consent (None: unknown, used or expired)."""
+        data = self._load_code(f"p:{_hash(ticket)}", consume=False)
+        return data.get("stage") if data else None
+
+    def picking(self, ticket: str) -> tuple[AuthorizationRequest, User]:
+        """The request and staff user a patient-picking ticket stands for."""
+        data = self._load_code(f"p:{_hash(ticket)}", consume=False)
+        if data is None or data.get("stage") != "pick-patient":
+            raise SignInRefused
+        user = self.service.users.get(data["user"])
+        if user is None or not self.service.users.usable(user.name):
+            raise SignInRefused
+        return AuthorizationRequest(**data["request"]), user
+
+    def pick(self, ticket: str, patient: str) -> str:
+        """The patient a staff user chose (the caller has checked the record exists): a consent ticket whose
+        token will carry that patient as its context."""
+        req, user = self.picking(ticket)
+        data = self._load_code(f"p:{_hash(ticket)}", consume=True)
+        if data is None:
+            raise SignInRefused
+        return self._ticket(req, user.name, "consent", data.get("amr", ["pwd"]), data.get("vot"), patient)
+
+    def picked(self, ticket: str) -> str | None:
+        """The patient chosen on the picker for a consent ticket, if any."""
+        data = self._load_code(f"p:{_hash(ticket)}", consume=False)
+        return data.get("patient") if data else None
 
     def pending(self, ticket: str) -> tuple[AuthorizationRequest, User, str]:
         """The request, user and scope a consent ticket stands for."""
@@ -200,6 +248,8 @@ class AuthorizationServer:
             if user.patient and user.patient != req.launch_patient:
                 return req.error("access_denied", "This launch is for another patient's record.").redirect
             patient = req.launch_patient
+        elif pending.get("patient"):  # chosen on the patient picker
+            patient = pending["patient"]
         else:
             patient = user.patient if ("launch/patient" in words or "patient/" in scope) else None
             if patient is None and "launch/patient" in words:
@@ -208,7 +258,8 @@ class AuthorizationServer:
         code = secrets.token_urlsafe(32)
         self._store_code(_hash(code), {"request": asdict(req), "user": user.name, "scope": scope,
                                        "patient": patient, "encounter": req.launch_encounter,
-                                       "amr": pending.get("amr", ["pwd"])}, CODE_LIFETIME)
+                                       "amr": pending.get("amr", ["pwd"]), "vot": pending.get("vot")},
+                         CODE_LIFETIME)
         return _with_query(req.redirect_uri, {"code": code, "state": req.state})
 
     # -- token endpoint ----------------------------------------------------------------------------
@@ -253,14 +304,17 @@ class AuthorizationServer:
         if user is None or user.disabled:
             raise OAuthError("invalid_grant", "The user can no longer sign in.")
         return self._tokens(client, user, data["scope"], data.get("patient"), req.nonce, None, data.get("encounter"),
-                            tuple(data.get("amr", ("pwd",))))
+                            tuple(data.get("amr", ("pwd",))), data.get("vot"))
 
     def _tokens(self, client: Client, user: User, scope: str, patient: str | None, nonce: str | None,
-                family: str | None, encounter: str | None = None, amr: tuple[str, ...] = ("pwd",)) -> dict:
+                family: str | None, encounter: str | None = None, amr: tuple[str, ...] = ("pwd",),
+                vot: str | None = None) -> dict:
+        """`vot`: a provider's vector of trust for a federated sign-in; for local ones it is built here."""
         words = scope.split()
+        vot = vot or vector_of_trust(user.proofing, amr)
         token, claims = self.service.tokens.access_token(client_id=client.client_id, subject=user.name, scope=scope,
                                                          patient=patient, fhir_user=user.fhir_user, roles=user.roles,
-                                                         proofing=user.proofing, amr=amr, org=user.org)
+                                                         proofing=user.proofing, amr=amr, vot=vot, org=user.org)
         out: dict = {"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_LIFETIME, "scope": scope}
         if patient:
             out["patient"] = patient
@@ -270,13 +324,14 @@ class AuthorizationServer:
             out["id_token"] = self.service.tokens.id_token(
                 client_id=client.client_id, subject=user.name, nonce=nonce,
                 fhir_user=user.fhir_user if "fhirUser" in words else None,
-                name=user.name if "profile" in words else None)
+                name=user.name if "profile" in words else None, proofing=user.proofing, vot=vot, amr=amr)
         if "offline_access" in words or "online_access" in words:
             lifetime = OFFLINE_LIFETIME if "offline_access" in words else ONLINE_LIFETIME
             refresh = secrets.token_urlsafe(32)
             now = int(self.service.now())
             data = {"client_id": client.client_id, "user": user.name, "scope": scope, "patient": patient,
-                    "encounter": encounter, "amr": list(amr), "jti": claims["jti"], "exp_access": claims["exp"]}
+                    "encounter": encounter, "amr": list(amr), "vot": vot, "jti": claims["jti"],
+                    "exp_access": claims["exp"]}
             with self.service.db.connect() as c:
                 c.run("INSERT INTO auth_refresh (token_hash, family, data, exp) VALUES (?, ?, ?, ?)",
                       (_hash(refresh), family or secrets.token_urlsafe(16), json.dumps(data), now + lifetime))
@@ -314,7 +369,7 @@ class AuthorizationServer:
         if user is None or user.disabled:
             raise OAuthError("invalid_grant", "The user can no longer sign in.")
         return self._tokens(client, user, scope, data.get("patient"), None, family, data.get("encounter"),
-                            tuple(data.get("amr", ("pwd",))))
+                            tuple(data.get("amr", ("pwd",))), data.get("vot"))
 
     @staticmethod
     def _revoke_family(c, family: str, now: int) -> None:
@@ -398,6 +453,16 @@ class AuthorizationServer:
         return out
 
     # -- storage of codes --------------------------------------------------------------------------
+    def hold(self, secret: str, data: dict, lifetime: int = PENDING_LIFETIME) -> None:
+        """Keep data until a later request presents `secret` (a federated sign-in's state): stored hashed,
+        short-lived, given back once."""
+        self._store_code(f"h:{_hash(secret)}", data, lifetime)
+
+    def take(self, secret: str) -> dict | None:
+        """What `hold` kept for the secret, once; None when unknown, expired or already taken."""
+        return self._load_code(f"h:{_hash(secret)}", consume=True) if secret else None
+
+
     def _store_code(self, key: str, data: dict, lifetime: int) -> None:
         now = int(self.service.now())
         with self.service.db.connect() as c:

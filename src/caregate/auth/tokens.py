@@ -36,7 +36,8 @@ class TokenIssuer:
                      fhir_user: str | None = None, lifetime: int = ACCESS_LIFETIME,
                      purpose: str | None = None, break_glass_reason: str | None = None,
                      roles: tuple[str, ...] = (), proofing: str | None = None,
-                     amr: tuple[str, ...] = (), org: str | None = None) -> tuple[str, dict]:
+                     amr: tuple[str, ...] = (), org: str | None = None,
+                     vot: str | None = None) -> tuple[str, dict]:
         now = int(self.now())
         claims: dict = {"iss": self.issuer, "sub": subject, "aud": self.audience, "exp": now + lifetime,
                         "iat": now, "jti": secrets.token_urlsafe(16), "client_id": client_id, "scope": scope}
@@ -56,11 +57,15 @@ class TokenIssuer:
             claims["identity_proofing_level"] = proofing
         if amr:  # how they signed in (RFC 8176: pwd, otp)
             claims["amr"] = list(amr)
+        if vot:  # both together as a vector of trust (RFC 8485), e.g. P9.Cp.Cd
+            claims["vot"] = vot
         return self._sign(claims, "at+jwt"), claims
 
     def id_token(self, *, client_id: str, subject: str, fhir_user: str | None, nonce: str | None,
-                 name: str | None = None, lifetime: int = ACCESS_LIFETIME) -> str:
-        """OpenID Connect Core section 2: for the client (aud), naming the user and their FHIR resource."""
+                 name: str | None = None, lifetime: int = ACCESS_LIFETIME, proofing: str | None = None,
+                 vot: str | None = None, amr: tuple[str, ...] = ()) -> str:
+        """OpenID Connect Core section 2: for the client (aud), naming the user and their FHIR resource, and
+        how well their identity is known (as NHS login's id_tokens say it: identity_proofing_level, vot)."""
         now = int(self.now())
         claims: dict = {"iss": self.issuer, "sub": subject, "aud": client_id, "exp": now + lifetime, "iat": now}
         if fhir_user:
@@ -69,6 +74,12 @@ class TokenIssuer:
             claims["nonce"] = nonce
         if name:
             claims["name"] = name
+        if proofing:
+            claims["identity_proofing_level"] = proofing
+        if vot:
+            claims["vot"] = vot
+        if amr:
+            claims["amr"] = list(amr)
         return self._sign(claims, "JWT")
 
     def _sign(self, claims: dict, typ: str) -> str:

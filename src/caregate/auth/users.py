@@ -68,6 +68,28 @@ class UserDirectory:
             c.run("INSERT INTO auth_proofing (name, level) VALUES (?, ?)", (name, proofing))
         return User(name, patient, practitioner, org, tuple(roles), proofing=proofing)
 
+    def link(self, name: str, *, patient: str | None = None, practitioner: str | None = None,
+             org: str | None = None, roles: tuple[str, ...] = (), proofing: str = "P0") -> User | None:
+        """A user signed in by an identity provider: created on first sign-in, and on later ones brought up to
+        date with what the provider now says (record link, roles, proofing). Such users have no password.
+        None when the account has been disabled here."""
+        if proofing not in PROOFING_LEVELS:
+            raise ValueError(f"The proofing level is one of {', '.join(PROOFING_LEVELS)}, not {proofing!r}.")
+        with self.db.connect() as c:
+            row = c.one("SELECT disabled FROM auth_users WHERE name = ?", (name,))
+            if row is not None and row[0]:
+                return None
+            if row is None:
+                c.run("INSERT INTO auth_users (name, password_hash, patient, practitioner, org, roles, created) "
+                      "VALUES (?, NULL, ?, ?, ?, ?, ?)",
+                      (name, patient, practitioner, org, json.dumps(list(roles)), int(self.now())))
+            else:
+                c.run("UPDATE auth_users SET patient = ?, practitioner = ?, org = ?, roles = ? WHERE name = ?",
+                      (patient, practitioner, org, json.dumps(list(roles)), name))
+            c.run("DELETE FROM auth_proofing WHERE name = ?", (name,))
+            c.run("INSERT INTO auth_proofing (name, level) VALUES (?, ?)", (name, proofing))
+        return User(name, patient, practitioner, org, tuple(roles), proofing=proofing)
+
     def get(self, name: str) -> User | None:
         row = self.db.one(f"{_SELECT} WHERE u.name = ?", (name,))
         return _user(row) if row else None

@@ -12,6 +12,26 @@ from caregate.cli.options import database_option
 from caregate.config import Settings, is_loopback
 
 
+def _export(name: str, value: str | None) -> None:
+    """Options that only the application reads go to it, and to worker processes, as CAREGATE_* variables."""
+    if value:
+        os.environ[name] = value
+
+
+def _federation(path: str | None) -> None:
+    """The federation file is read before serving, so a mistake in it stops the server with the reason."""
+    path = path or os.environ.get("CAREGATE_FEDERATION")
+    if not path:
+        return
+    from caregate.auth.federation import ConfigError, load
+
+    try:
+        load(path)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--federation") from None
+    _export("CAREGATE_FEDERATION", os.path.abspath(path))
+
+
 @click.command()
 @click.option("--host", envvar="CAREGATE_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="CAREGATE_PORT", default=8080, type=int, show_default=True)
@@ -20,6 +40,11 @@ from caregate.config import Settings, is_loopback
               help="Serve without authentication: loopback addresses only, for development.")
 @click.option("--sandbox", is_flag=True, envvar="CAREGATE_SANDBOX",
               help="Open dynamic client registration and, on a fresh database, create and print sandbox accounts.")
+@click.option("--federation", metavar="FILE", expose_value=False, callback=lambda c, p, v: _federation(v),
+              help="Trust the OpenID Connect providers this TOML file describes (see the README).")
+@click.option("--min-proofing", type=click.Choice(["P5", "P9"]), expose_value=False,
+              callback=lambda c, p, v: _export("CAREGATE_MIN_PROOFING", v),
+              help="The identity proofing level a patient needs to reach their record (NHS login levels).")
 @click.option("--demo", type=int, default=0, metavar="N",
               help="Load N synthetic demo patients first when the store is empty.")
 @click.option("--access-log/--no-access-log", default=True, envvar="CAREGATE_ACCESS_LOG")

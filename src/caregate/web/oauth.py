@@ -14,10 +14,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from caregate.auth.errors import OAuthError
+from caregate.auth.federation import CALLBACK_PATH
+from caregate.auth.federation import load as load_federation
 from caregate.auth.server import AuthorizationServer, PageError, RedirectError
 from caregate.auth.throttle import GuessLimiter
 from caregate.auth.users import SignInRefused
-from caregate.web.signin_pages import code_page, consent_page, error_page, sign_in_page
+from caregate.search.registry import Registry
+from caregate.storage.base import ResourceStore
+from caregate.web.federation import START_PATH, FederationWeb
+from caregate.web.record_lookup import RecordLookup
+from caregate.web.signin_pages import code_page, consent_page, error_page, picker_page, sign_in_page
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _PAGE_HEADERS = {**_NO_STORE, "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
@@ -25,7 +31,7 @@ _PAGE_HEADERS = {**_NO_STORE, "X-Frame-Options": "DENY", "Referrer-Policy": "no-
 SMART_PATH = "/fhir/.well-known/smart-configuration"
 PATHS = frozenset({"/.well-known/openid-configuration", SMART_PATH, "/auth/jwks", "/auth/authorize",
                    "/auth/consent", "/auth/verify", "/auth/token", "/auth/revoke", "/auth/introspect",
-                   "/auth/register"})
+                   "/auth/register", "/auth/pick", START_PATH, CALLBACK_PATH})
 MAX_FORM = 64 * 1024
 GUARDED = frozenset({"/auth/authorize", "/auth/verify", "/auth/token"})  # where passwords and codes are guessed
 
@@ -35,9 +41,15 @@ def _json(body: dict, status: int = 200, headers: dict[str, str] | None = None) 
 
 
 class OAuthWeb:
-    def __init__(self, server: AuthorizationServer) -> None:
+    """`lookup` finds patients for the staff patient picker (and federated users' records); `federation`, when
+    set, is the identity providers trusted besides (or instead of) local accounts."""
+
+    def __init__(self, server: AuthorizationServer, lookup: RecordLookup | None = None,
+                 federation: FederationWeb | None = None) -> None:
         self.server = server
         self.limiter = GuessLimiter()
+        self.lookup = lookup
+        self.federation = federation
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
@@ -71,6 +83,10 @@ class OAuthWeb:
             return await self._consent(request, method)
         if path == "/auth/verify":
             return await self._verify(request, method)
+        if path == "/auth/pick":
+            return await self._pick(request, method)
+        if path in (START_PATH, CALLBACK_PATH):
+            return await self._federated(request, path, method)
         if method != "POST":
             raise OAuthError("invalid_request", f"{path} takes POST.", 405)
         if path == "/auth/register":
@@ -102,22 +118,77 @@ class OAuthWeb:
             return RedirectResponse(exc.redirect, 302, headers=_NO_STORE)
         client = self.server.service.clients.get(req.client_id)
         name = client.name if client else req.client_id
+        providers = self.federation.buttons() if self.federation else []
+        local = self.federation is None or self.federation.federation.local_sign_in
         if method == "GET" or "username" not in params:
-            return _page(sign_in_page(params, name))
+            return _page(sign_in_page(params, name, providers=providers, local=local))
+        if not local:
+            return _page(sign_in_page(params, name, "This server signs people in only through the services below.",
+                                      providers=providers, local=local), 400)
         try:
             ticket, second = await anyio.to_thread.run_sync(self.server.sign_in, req, params.get("username", ""),
                                                             params.get("password", ""))
         except SignInRefused:
             return _page(sign_in_page(params, name, "The user name or password is not right, or the account is "
-                                                    "locked for a while after too many attempts."), 401)
+                                                    "locked for a while after too many attempts.",
+                                      providers=providers, local=local), 401)
         if second:
             return _page(code_page(ticket))
+        return await self._next_page(ticket)
+
+    async def _next_page(self, ticket: str) -> Response:
+        """After signing in: the patient picker when a member of staff must choose a patient, else consent."""
+        stage = await anyio.to_thread.run_sync(self.server.stage, ticket)
+        if stage == "pick-patient":
+            return _page(picker_page(ticket))
         return await self._consent_page(ticket)
 
     async def _consent_page(self, ticket: str) -> Response:
         req, user, scope = await anyio.to_thread.run_sync(self.server.pending, ticket)
         client = self.server.service.clients.get(req.client_id)
-        return _page(consent_page(ticket, client.name if client else req.client_id, user.name, scope))
+        patient = await anyio.to_thread.run_sync(self.server.picked, ticket)
+        label = None
+        if patient and self.lookup is not None:
+            label = await self.lookup.label(patient)
+        return _page(consent_page(ticket, client.name if client else req.client_id, user.name, scope, label))
+
+    async def _pick(self, request: Request, method: str) -> Response:
+        """The staff patient picker: POST a search (`q`) or a choice (`patient`) with the ticket."""
+        if method != "POST":
+            return _page(error_page("Start again from the app."), 405)
+        form = await _form(request)
+        ticket = form.get("ticket", "")
+        try:
+            await anyio.to_thread.run_sync(self.server.picking, ticket)
+        except SignInRefused:
+            return _page(error_page("This sign-in has expired or was already used; start again from the app."), 400)
+        if self.lookup is None:
+            return _page(error_page("This server cannot search for patients."), 400)
+        chosen = form.get("patient")
+        if chosen is not None:
+            if not await self.lookup.patient_exists(chosen):
+                return _page(picker_page(ticket, error="That patient record no longer exists; search again."), 400)
+            try:
+                consent = await anyio.to_thread.run_sync(self.server.pick, ticket, chosen)
+            except SignInRefused:
+                return _page(error_page("This sign-in has expired or was already used; start again from the app."),
+                             400)
+            return await self._consent_page(consent)
+        query = form.get("q", "").strip()
+        if not query:
+            return _page(picker_page(ticket, error="Enter a name or an NHS number."), 400)
+        return _page(picker_page(ticket, query, await self.lookup.find_patients(query)))
+
+    async def _federated(self, request: Request, path: str, method: str) -> Response:
+        if self.federation is None:
+            return _page(error_page("This server does not sign people in through other services."), 404)
+        if path == START_PATH:
+            if method != "POST":
+                return _page(error_page("Start again from the app."), 405)
+            return await self.federation.start(await _form(request))
+        if method != "GET":
+            return _page(error_page("Start again from the app."), 405)
+        return await self.federation.callback(request, self._next_page)
 
     async def _verify(self, request: Request, method: str) -> Response:
         if method != "POST":
@@ -129,7 +200,7 @@ class OAuthWeb:
         except SignInRefused:
             return _page(code_page(form.get("ticket", ""), "The code is not right or was already used, or the "
                                                            "sign-in has expired; try again or start again."), 401)
-        return await self._consent_page(ticket)
+        return await self._next_page(ticket)
 
     async def _consent(self, request: Request, method: str) -> Response:
         if method != "POST":
@@ -141,6 +212,11 @@ class OAuthWeb:
         except SignInRefused:
             return _page(error_page("This sign-in has expired or was already used; start again from the app."), 400)
         return RedirectResponse(redirect, 303, headers=_NO_STORE)
+
+
+def page_response(message: str, status: int) -> Response:
+    """An error page as a response, for the federation routes."""
+    return _page(error_page(message), status)
 
 
 def _page(html: str, status: int = 200) -> Response:
@@ -176,3 +252,14 @@ async def _form(request: Request) -> dict[str, str]:
             raise OAuthError("invalid_request", f"The parameter {key} is repeated.")
         out[key] = value
     return out
+
+
+def oauth_web(server: AuthorizationServer, store: ResourceStore, registry: Registry,
+              federation_file: str = "") -> OAuthWeb:
+    """The authorization server on HTTP with its record lookups, trusting the identity providers the
+    federation file names (auth/federation.py; a bad file stops the server with the reason)."""
+    lookup = RecordLookup(store, registry)
+    federation = None
+    if federation_file:
+        federation = FederationWeb(server, load_federation(federation_file), lookup, page_response)
+    return OAuthWeb(server, lookup, federation)

@@ -47,19 +47,59 @@ def page(title: str, body: str) -> str:
             f"<body><main id=\"main\"><h1>{escape(title)}</h1>{body}</main></body></html>")
 
 
-def sign_in_page(params: dict[str, str], app_name: str, error: str | None = None) -> str:
+def sign_in_page(params: dict[str, str], app_name: str, error: str | None = None,
+                 providers: list[tuple[str, str]] | tuple = (), local: bool = True) -> str:
+    """The user name and password form (unless local sign-in is off) and a "Sign in with <provider>" button
+    for each trusted identity provider; every form carries the app's authorization request along."""
     hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in params.items()
-                     if k not in ("username", "password"))
+                     if k not in ("username", "password", "provider"))
     alert = (f'<div class="error" role="alert" id="error-summary"><h2>There is a problem</h2><p>{escape(error)}</p>'
              "</div>") if error else ""
     described = ' aria-describedby="error-summary"' if error else ""
-    return page("Sign in", f"{alert}<p>{escape(app_name)} is asking you to sign in to caregate.</p>"
-                           f'<form method="post" action="/auth/authorize">{hidden}'
-                           f'<label for="username">User name</label><input type="text" id="username" name="username" '
-                           f'autocomplete="username" required{described}>'
-                           f'<label for="password">Password</label><input type="password" id="password" '
-                           f'name="password" autocomplete="current-password" required{described}>'
-                           f'<button type="submit">Sign in</button></form>')
+    body = f"{alert}<p>{escape(app_name)} is asking you to sign in to caregate.</p>"
+    for name, title in providers:
+        body += (f'<form method="post" action="/auth/federation/start">{hidden}'
+                 f'<button type="submit" name="provider" value="{escape(name)}">Sign in with {escape(title)}</button>'
+                 "</form>")
+    if local:
+        if providers:
+            body += "<h2>Or sign in with a caregate account</h2>"
+        body += (f'<form method="post" action="/auth/authorize">{hidden}'
+                 f'<label for="username">User name</label><input type="text" id="username" name="username" '
+                 f'autocomplete="username" required{described}>'
+                 f'<label for="password">Password</label><input type="password" id="password" '
+                 f'name="password" autocomplete="current-password" required{described}>'
+                 f'<button type="submit">Sign in</button></form>')
+    return page("Sign in", body)
+
+
+def picker_page(ticket: str, query: str = "", results: list | None = None, error: str | None = None) -> str:
+    """For a member of staff whose app asks for a patient context no EHR launch gave: find the patient by name
+    or NHS number, then choose them. `results` are `PatientChoice`s (None before any search)."""
+    alert = (f'<div class="error" role="alert" id="error-summary"><h2>There is a problem</h2><p>{escape(error)}</p>'
+             "</div>") if error else ""
+    ticket_field = f'<input type="hidden" name="ticket" value="{escape(ticket)}">'
+    body = (f"{alert}<p>The app needs to know which patient's record to open.</p>"
+            f'<form method="post" action="/auth/pick" role="search">{ticket_field}'
+            f'<label for="q">Name or NHS number</label><p id="q-hint">For example Smith, or 943 476 5919.</p>'
+            f'<input type="text" id="q" name="q" value="{escape(query)}" required aria-describedby="q-hint">'
+            f'<button type="submit">Search</button></form>')
+    if results is not None:
+        count = len(results)
+        body += (f'<h2 id="results" role="status">{count} patient{"" if count == 1 else "s"} found</h2>')
+        if results:
+            body += '<ul aria-labelledby="results">'
+            for r in results:
+                details = ", ".join(x for x in (f"born {r.birth_date}" if r.birth_date else "",
+                                                f"NHS number {r.nhs_number}" if r.nhs_number else "") if x)
+                body += (f'<li><form method="post" action="/auth/pick">{ticket_field}'
+                         f'<input type="hidden" name="patient" value="{escape(r.id)}">'
+                         f"<strong>{escape(r.name)}</strong> {escape(details)} "
+                         f'<button type="submit" aria-label="Choose {escape(r.name)}">Choose</button></form></li>')
+            body += "</ul>"
+        else:
+            body += "<p>Check the spelling or the number, or search by the other.</p>"
+    return page("Choose the patient", body)
 
 
 def code_page(ticket: str, error: str | None = None) -> str:
@@ -76,9 +116,11 @@ def code_page(ticket: str, error: str | None = None) -> str:
                 f'<button type="submit">Continue</button></form>')
 
 
-def consent_page(ticket: str, app_name: str, user: str, scope: str) -> str:
+def consent_page(ticket: str, app_name: str, user: str, scope: str, patient: str | None = None) -> str:
+    """`patient`: the record chosen on the picker, named so the person sees which one the app will open."""
     items = "".join(f"<li>{escape(describe(s))} <small>({escape(s)})</small></li>" for s in scope.split())
-    return page("Allow access?", f"<p>Signed in as <strong>{escape(user)}</strong>.</p>"
+    chosen = f"<p>Patient: <strong>{escape(patient)}</strong>.</p>" if patient else ""
+    return page("Allow access?", f"<p>Signed in as <strong>{escape(user)}</strong>.</p>{chosen}"
                                  f"<p><strong>{escape(app_name)}</strong> would like to:</p><ul>{items}</ul>"
                                  f'<form method="post" action="/auth/consent">'
                                  f'<input type="hidden" name="ticket" value="{escape(ticket)}">'
