@@ -158,6 +158,17 @@ def test_lenient_reports_profile_errors_as_warnings() -> None:
     assert [(i.severity, i.expression[0]) for i in issues] == [("warning", "Patient")]
 
 
+def test_declared_profiles_of_bundle_entries() -> None:
+    two = copy.deepcopy(PATIENT)
+    two["identifier"].append(dict(NHS))
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:8f1c3c1e-0b7e-4d5a-9a53-1f0e4c6b2a10", "resource": HEART_RATE},
+        {"fullUrl": "urn:uuid:6a3f6f0e-2f1d-4c43-8f53-0f6f2b8d9e21", "resource": two}]}
+    found = _errors(bundle)
+    assert [loc for _, loc, _ in found] == ["Bundle.entry[1].resource"]
+    assert "identifier:nhsNumber: at most 1" in found[0][2]
+
+
 def test_profile_for_another_type_is_an_error() -> None:
     assert _locations(PATIENT, UK + "UKCore-Observation") == ["Patient"]
 

@@ -43,21 +43,24 @@ def validate(resource: Any, profile: str | None = None, *, definitions: Iterable
     validate_resource(run, resource, None)
     if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str) and \
             type_info(resource["resourceType"]) is not None:
-        _profiles(run, resource, profile, Definitions(definitions), profile_errors)
+        _profiles(run, resource, profile, Definitions(definitions), profile_errors, resource["resourceType"])
     ordered = sorted(run.issues, key=lambda i: (_RANK.get(i[0], 9), i[3], i[2]))
     return [Issue(message, code, severity, (loc,)) for severity, code, message, loc in ordered]
 
 
-def _profiles(run: Run, resource: dict, profile: str | None, defs: Definitions, profile_errors: str) -> None:
+def _profiles(run: Run, resource: dict, profile: str | None, defs: Definitions, profile_errors: str,
+              where: str) -> None:
+    """Check `resource` (found at `where`) against `profile` and its declared profiles; then the declared
+    profiles of a Bundle's entries (a document's or message's resources, bundle.html)."""
     rtype = resource["resourceType"]
     base = BASE_PROFILE + rtype
     wanted: list[tuple[str, str]] = []
     if profile:
-        wanted.append((profile, rtype))
+        wanted.append((profile, where))
     meta = resource.get("meta")
     declared = meta.get("profile") if isinstance(meta, dict) else None
     if isinstance(declared, list):
-        wanted.extend((url, f"{rtype}.meta.profile[{i}]") for i, url in enumerate(declared) if isinstance(url, str))
+        wanted.extend((url, f"{where}.meta.profile[{i}]") for i, url in enumerate(declared) if isinstance(url, str))
     done: set[str] = set()
     for url, loc in wanted:
         key = url.split("|", 1)[0]
@@ -75,14 +78,21 @@ def _profiles(run: Run, resource: dict, profile: str | None, defs: Definitions, 
                        "resource was checked against the base FHIR R4 specification only.", loc)
             continue
         if compiled.type != rtype:
-            run.report("error", "invalid", f"The profile {url} is for {compiled.type} resources, not {rtype}.", loc)
+            run.report(profile_errors, "invalid", f"The profile {url} is for {compiled.type} resources, not {rtype}.",
+                       loc)
             continue
         found = Run()
-        check_profile(found, resource, compiled, defs)
-        for severity, code, message, where in found.issues:
+        check_profile(found, resource, compiled, defs, where)
+        for severity, code, message, at in found.issues:
             if severity in ("error", "fatal") and profile_errors != "error":
                 severity = profile_errors
-            run.report(severity, code, message, where)
+            run.report(severity, code, message, at)
+    entries = resource.get("entry") if rtype == "Bundle" else None
+    for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+        inner = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(inner, dict) and isinstance(inner.get("resourceType"), str) and \
+                type_info(inner["resourceType"]) is not None and isinstance(inner.get("meta"), dict):
+            _profiles(run, inner, None, defs, profile_errors, f"{where}.entry[{i}].resource")
 
 
 def has_errors(issues: list[Issue]) -> bool:
