@@ -7,7 +7,7 @@ from caregate.clock import SystemClock, instant
 from caregate.config import Settings
 from caregate.policy.rules import load_policy
 from caregate.search.registry import default_registry
-from caregate.storage import open_store
+from caregate.storage import open_store, snomed
 from caregate.subscriptions.service import SubscriptionService
 from caregate.web.app import asgi_app
 from caregate.web.fhir_api import FhirApi
@@ -19,23 +19,22 @@ def build(settings: Settings, *, access_log: bool = True):
     store = open_store(settings.database_url, clock)
     api = FhirApi(store, default_registry(), settings.fhir_base, page_default=settings.page_default,
                   page_max=settings.page_max, started=instant(clock.now()), validation=settings.validation)
+    snomed.install(settings.database_url)  # a SNOMED CT release loaded into this database, when there is one
     api.policy = load_policy(settings.policy)  # PolicyError names every problem; the server does not start
     api.audit = AuditLog(settings.database_url)  # every FHIR interaction, hash-chained (caregate audit verify)
     api.subscriptions = SubscriptionWeb(SubscriptionService(store, api.registry, api.base_url, settings.database_url))
     oauth = None
     if not settings.no_auth:
-        from caregate.auth.assurance import minimum_proofing
         from caregate.auth.server import AuthorizationServer
         from caregate.auth.service import AuthService
-        from caregate.web.oauth import oauth_web
+        from caregate.web.oauth import OAuthWeb
 
         auth = AuthService(settings.database_url, settings.fhir_base)
         auth.remember_base()
         server = AuthorizationServer(auth, sandbox=settings.sandbox)
         api.bearer = auth.bearer
-        auth.bearer.min_proofing = minimum_proofing(settings.min_proofing)  # below it, patients get no record
         api.security = security_statement(server.endpoints)
-        oauth = oauth_web(server, store, api.registry, settings.federation)
+        oauth = OAuthWeb(server)
     return asgi_app(api, access_log=access_log, oauth=oauth)
 
 

@@ -15,6 +15,7 @@ from caregate.cli.policy import policy
 from caregate.cli.serve import serve
 from caregate.cli.subscriptions import subscriptions
 from caregate.cli.synth import synth
+from caregate.cli.terminology import terminology
 from caregate.cli.validate import validate
 
 
@@ -38,6 +39,7 @@ cli.add_command(validate)
 cli.add_command(audit)
 cli.add_command(access)
 cli.add_command(policy)
+cli.add_command(terminology)
 
 
 def main() -> None:

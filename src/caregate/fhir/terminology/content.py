@@ -3,20 +3,27 @@
 Loaded once, on first use, from `fhir/data/terminology.json.gz`. Code systems published without their
 content (SNOMED CT, LOINC, dm+d, ...) are known by url and metadata only, so that an operation needing their
 concepts can say exactly that instead of "unknown".
+
+Content the user loads (a SNOMED CT release in the database) comes in through `provide`: a source for one
+code system url answers with an object shaped like `CodeSystem` when it has content, None when not, and
+wins over the shipped record. `generation()` changes whenever such content may have changed, so caches of
+expansions key on it.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CodeSystem", "code_system", "code_system_by_id", "concept_map", "concept_map_by_id", "concept_maps",
-           "value_set", "value_set_by_id"]
+__all__ = ["CodeSystem", "bump_generation", "code_system", "code_system_by_id", "concept_map", "concept_map_by_id",
+           "concept_maps", "generation", "provide", "value_set", "value_set_by_id"]
 
+SNOMED = "http://snomed.info/sct"
 _DATA = Path(__file__).resolve().parent.parent / "data" / "terminology.json.gz"
 
 
@@ -76,8 +83,40 @@ def _document() -> dict[str, Any]:
         return json.load(handle)
 
 
-@cache
+_PROVIDERS: dict[str, Callable[[], Any]] = {}
+_GENERATION = [0]
+
+
+def provide(url: str, source: Callable[[], Any] | None) -> None:
+    """Serve the code system `url` from `source` (None removes it); see the module docstring."""
+    if source is None:
+        _PROVIDERS.pop(url, None)
+    else:
+        _PROVIDERS[url] = source
+    bump_generation()
+
+
+def bump_generation() -> None:
+    _GENERATION[0] += 1
+
+
+def generation() -> int:
+    return _GENERATION[0]
+
+
 def code_system(url: str) -> CodeSystem | None:
+    """The code system with that canonical url (`|version` ignored): loaded content first, then shipped."""
+    url = url.split("|", 1)[0]
+    source = _PROVIDERS.get(url)
+    if source is not None:
+        found = source()
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    return _shipped_code_system(url)
+
+
+@cache
+def _shipped_code_system(url: str) -> CodeSystem | None:
     rec = _document()["codesystems"].get(url.split("|", 1)[0])
     if rec is None:
         return None
@@ -91,9 +130,26 @@ def code_system(url: str) -> CodeSystem | None:
     return cs
 
 
+def _implicit_snomed(url: str) -> dict[str, Any] | None:
+    """SNOMED CT's implicit value sets (snomedct.html#implicit): `?fhir_vs` (all concepts) and
+    `?fhir_vs=isa/[id]` (the concept and its descendants); reference-set ones need refsets, never loaded."""
+    query = url[len(SNOMED):]
+    if query == "?fhir_vs":
+        include: dict[str, Any] = {"system": SNOMED}
+    elif query.startswith("?fhir_vs=isa/") and query[13:].isdigit():
+        include = {"system": SNOMED, "filter": [{"property": "concept", "op": "is-a", "value": query[13:]}]}
+    elif query.startswith("?fhir_vs=refset/") and query[16:].isdigit():
+        include = {"system": SNOMED, "filter": [{"property": "concept", "op": "in-refset", "value": query[16:]}]}
+    else:
+        return None
+    return {"resourceType": "ValueSet", "url": url, "status": "active", "compose": {"include": [include]}}
+
+
 def value_set(url: str) -> dict[str, Any] | None:
-    """A shipped ValueSet as a FHIR resource (metadata and compose), or None."""
+    """A shipped ValueSet (or an implicit SNOMED CT one) as a FHIR resource (metadata and compose), or None."""
     url = url.split("|", 1)[0]
+    if url.startswith(SNOMED + "?fhir_vs"):
+        return _implicit_snomed(url)
     rec = _document()["valuesets"].get(url)
     if rec is None:
         return None

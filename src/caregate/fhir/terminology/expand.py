@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from caregate.fhir.terminology.content import code_system, value_set
+from caregate.fhir.terminology.content import code_system, generation, value_set
 
 __all__ = ["Concept", "NotExpandable", "UnknownValueSet", "expand", "expand_url"]
 
@@ -38,10 +38,13 @@ def _no_content(system: str) -> NotExpandable:
                          "and is not loaded on this server")
 
 
-def _filtered(system: str, filters: list[dict[str, Any]]) -> list[str]:
+def _filtered(system: str, filters: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(code, display) of the concepts of `system` meeting every filter, in definition order."""
     cs = code_system(system)
     if cs is None or not cs.complete:
         raise _no_content(system)
+    if hasattr(cs, "select"):  # loaded content (SNOMED CT) answers the filters itself, in its database
+        return cs.select(filters)  # type: ignore[no-any-return]
     codes = list(cs.display)
     for f in filters:
         op, prop, value = f.get("op"), f.get("property"), str(f.get("value", ""))
@@ -60,7 +63,7 @@ def _filtered(system: str, filters: list[dict[str, Any]]) -> list[str]:
         else:
             raise NotExpandable(f"the filter operator '{op}' on {system} is not supported")
         codes = [c for c in codes if c in keep]
-    return codes
+    return [(c, cs.display[c]) for c in codes]
 
 
 def _include(inc: dict[str, Any], stack: tuple[str, ...]) -> list[Concept]:
@@ -74,7 +77,7 @@ def _include(inc: dict[str, Any], stack: tuple[str, ...]) -> list[Concept]:
                 display = c.get("display") or (cs.display.get(c["code"], "") if cs else "")
                 out.append((system, c["code"], display))
         elif inc.get("filter"):
-            out = [(system, code, code_system(system).display[code]) for code in _filtered(system, inc["filter"])]
+            out = [(system, code, display) for code, display in _filtered(system, inc["filter"])]
         elif cs is not None and cs.complete:
             out = [(system, code, display) for code, display in cs.display.items()]
         else:
@@ -112,12 +115,12 @@ def expand(vs: dict[str, Any], stack: tuple[str, ...] = ()) -> list[Concept]:
 
 def expand_url(url: str, stack: tuple[str, ...] = ()) -> list[Concept]:
     """The expansion of a shipped ValueSet by canonical url (`|version` ignored)."""
-    return list(_expand_url(url.split("|", 1)[0], stack))
+    return list(_expand_url(url.split("|", 1)[0], stack, generation()))
 
 
 @cache
-def _expand_url(url: str, stack: tuple[str, ...]) -> tuple[Concept, ...]:
-    """Shipped content never changes while the process runs, so each expansion is worked out once."""
+def _expand_url(url: str, stack: tuple[str, ...], generation: int) -> tuple[Concept, ...]:
+    """Each expansion is worked out once per generation of the content (content.generation)."""
     if url in stack:
         raise NotExpandable(f"the ValueSet {url} includes itself")
     vs = value_set(url)

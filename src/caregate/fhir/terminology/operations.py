@@ -21,6 +21,7 @@ from caregate.fhir.validate import validate
 __all__ = ["Inputs", "expand_operation", "inputs", "lookup", "resolve_value_set", "subsumes", "validate_code_cs",
            "validate_code_vs"]
 
+MAX_EXPANSION = 10_000  # concepts in one $expand answer without `count`
 Inputs = dict[str, Any]  # parameter name -> first value (str, or a dict for Coding/CodeableConcept/resource)
 _VALUE_KEYS = ("valueUri", "valueCode", "valueString", "valueInteger", "valueBoolean", "valueCanonical",
                "valueCoding", "valueCodeableConcept", "valueDateTime", "resource")
@@ -97,16 +98,46 @@ def _matches(words: list[str], concept: Concept) -> bool:
     return all(any(d.startswith(w) for d in own) for w in words)
 
 
+def _database_page(vs: dict[str, Any], text: object, offset: int,
+                   count: int | None) -> tuple[int, list[Concept]] | None:
+    """Total and page straight from loaded content (SNOMED CT) when the ValueSet is one filtered include of
+    it: the database filters, counts and pages instead of every concept coming through Python."""
+    compose = vs.get("compose")
+    if not isinstance(compose, dict) or compose.get("exclude") or len(compose.get("include") or ()) != 1:
+        return None
+    inc = compose["include"][0]
+    system = inc.get("system") if isinstance(inc, dict) else None
+    if not isinstance(system, str) or inc.get("concept") or inc.get("valueSet"):
+        return None
+    cs = code_system(system)
+    if cs is None or not cs.complete or not hasattr(cs, "page"):
+        return None
+    try:
+        total, rows = cs.page(inc.get("filter") or [], text if isinstance(text, str) else None, offset, count)
+    except NotExpandable as exc:
+        raise FhirError("invalid", f"The ValueSet {vs.get('url', '')} cannot be expanded: {exc}.",
+                        code="not-supported") from None
+    if count is None and total > MAX_EXPANSION:
+        raise FhirError("invalid", f"The ValueSet {vs.get('url', '')} has {total} concepts: ask for a page "
+                        "with 'count' (and 'offset'), or narrow it with 'filter'.", ("count",), code="too-costly")
+    return total, [(system, code, display) for code, display in rows]
+
+
 def expand_operation(vs: dict[str, Any], args: Inputs, timestamp: str) -> dict[str, Any]:
     """ValueSet/$expand (valueset-operation-expand.html): the ValueSet with an `expansion`, paged."""
-    concepts = _concepts(vs)
     text = args.get("filter")
-    if isinstance(text, str) and text.strip():
-        words = text.lower().split()
-        concepts = [c for c in concepts if _matches(words, c)]
     offset = _int(args, "offset", 0) or 0
     count = _int(args, "count", None)
-    page = concepts[offset:] if count is None else concepts[offset:offset + count]
+    fast = _database_page(vs, text, offset, count)
+    if fast is not None:
+        total, page = fast
+    else:
+        concepts = _concepts(vs)
+        if isinstance(text, str) and text.strip():
+            words = text.lower().split()
+            concepts = [c for c in concepts if _matches(words, c)]
+        total = len(concepts)
+        page = concepts[offset:] if count is None else concepts[offset:offset + count]
     parameters: list[dict[str, Any]] = []
     if isinstance(text, str):
         parameters.append({"name": "filter", "valueString": text})
@@ -115,7 +146,7 @@ def expand_operation(vs: dict[str, Any], args: Inputs, timestamp: str) -> dict[s
     if offset:
         parameters.append({"name": "offset", "valueInteger": offset})
     expansion: dict[str, Any] = {"identifier": f"urn:uuid:{uuid.uuid4()}", "timestamp": timestamp,
-                                 "total": len(concepts), "offset": offset}
+                                 "total": total, "offset": offset}
     if parameters:
         expansion["parameter"] = parameters
     contains = [{"system": s, "code": c, **({"display": d} if d else {})} for s, c, d in page]
@@ -184,7 +215,9 @@ def _system(args: Inputs, instance: CodeSystem | None, code_name: str, coding_na
 
 def code_system_or_fail(system: str) -> CodeSystem:
     cs = code_system(system)
-    if system in LICENSED or (cs is not None and not cs.complete):
+    if cs is not None and cs.complete:
+        return cs
+    if system in LICENSED or cs is not None:
         what = f"{LICENSED[system]} content, which is licensed and" if system in LICENSED else \
             f"the concepts of {system}, which are"
         raise FhirError("invalid", f"This needs {what} not loaded on this server.", ("system",),
