@@ -25,16 +25,18 @@ def build(settings: Settings, *, access_log: bool = True):
     api.subscriptions = SubscriptionWeb(SubscriptionService(store, api.registry, api.base_url, settings.database_url))
     oauth = None
     if not settings.no_auth:
+        from caregate.auth.assurance import minimum_proofing
         from caregate.auth.server import AuthorizationServer
         from caregate.auth.service import AuthService
-        from caregate.web.oauth import OAuthWeb
+        from caregate.web.oauth import oauth_web
 
         auth = AuthService(settings.database_url, settings.fhir_base)
         auth.remember_base()
         server = AuthorizationServer(auth, sandbox=settings.sandbox)
         api.bearer = auth.bearer
+        auth.bearer.min_proofing = minimum_proofing(settings.min_proofing)  # below it, patients get no record
         api.security = security_statement(server.endpoints)
-        oauth = OAuthWeb(server)
+        oauth = oauth_web(server, store, api.registry, settings.federation)
     return asgi_app(api, access_log=access_log, oauth=oauth)
 
 
