@@ -297,3 +297,20 @@ def test_differential_that_cannot_be_applied_is_a_warning() -> None:
         {"id": "Patient.nothing", "path": "Patient.nothing", "min": 1}])
     issues = validate(PATIENT, sd["url"], definitions=[sd])
     assert [(i.severity, i.code) for i in issues if "broken" in i.diagnostics] == [("warning", "not-supported")]
+
+
+@pytest.mark.parametrize("elements", [
+    [{"id": "Patient.name", "path": "Patient.name", "min": "1"}],
+    [{"id": "Patient.name", "path": "Patient.name", "max": "many"}],
+    [{"id": "Patient.name", "path": "Patient.name", "type": "HumanName"}],
+    [{"id": "Patient.name", "path": "Patient.name", "binding": {"strength": "required", "valueSet": 5}}],
+    [{"id": "Patient.name", "path": "Patient.name", "slicing": {"discriminator": [{"type": "value", "path": 5}]}},
+     {"id": "Patient.name:a", "path": "Patient.name", "sliceName": "a"}],
+    [{"path": "Patient.name"}, 5],
+])
+def test_malformed_runtime_profile_is_a_warning_not_a_failure(elements: list) -> None:
+    sd = _profile("https://example.org/StructureDefinition/malformed", "Patient", elements)
+    issues = validate(PATIENT, sd["url"], definitions=[sd])
+    assert not has_errors(issues)
+    assert [(i.severity, i.code, i.expression[0]) for i in issues if "malformed" in i.diagnostics or
+            "cannot be used" in i.diagnostics] == [("warning", "not-supported", "Patient")]

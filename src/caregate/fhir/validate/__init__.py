@@ -73,6 +73,11 @@ def _profiles(run: Run, resource: dict, profile: str | None, defs: Definitions, 
             run.report("warning", "not-supported", f"The profile {url} cannot be used: {exc} The resource was "
                        "checked against the base FHIR R4 specification only.", loc)
             continue
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a malformed run-time definition
+            run.report("warning", "not-supported", f"The profile {url} cannot be used: its definition is malformed "
+                       f"({type(exc).__name__}: {exc}). The resource was checked against the base FHIR R4 "
+                       "specification only.", loc)
+            continue
         if compiled is None:
             run.report("warning", "not-supported", f"The profile {url} is not known to this validator: the "
                        "resource was checked against the base FHIR R4 specification only.", loc)
@@ -82,7 +87,12 @@ def _profiles(run: Run, resource: dict, profile: str | None, defs: Definitions, 
                        loc)
             continue
         found = Run()
-        check_profile(found, resource, compiled, defs, where)
+        try:
+            check_profile(found, resource, compiled, defs, where)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # an extension or type profile given at
+            found = Run()  # run time that is malformed: say so rather than half an answer
+            found.report("warning", "not-supported", f"The profile {url} could not be checked: a definition it "
+                         f"uses is malformed ({type(exc).__name__}: {exc}).", loc)
         for severity, code, message, at in found.issues:
             if severity in ("error", "fatal") and profile_errors != "error":
                 severity = profile_errors
