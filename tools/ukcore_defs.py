@@ -6,8 +6,8 @@ reads the UK Core StructureDefinitions (XML, `uk-core/structuredefinitions/`, pa
 XML reader) and the R4 base definitions they build on (`fhir-r4/profiles-resources.json.gz`,
 `profiles-types.json.gz`, `extension-definitions.json.gz`), generates the snapshot of every UK Core profile
 and extension from its differential and its base (caregate.fhir.validate.snapshot; a UK Core profile on
-another UK Core profile is generated after its base), and writes them, with the R4 core extension definitions
-UK Core profiles use, as one gzipped JSON document. Element texts the validator and readers of the snapshot
+another UK Core profile is generated after its base), and writes them, with the R4 core extension definitions,
+as one gzipped JSON document. Element texts the validator and readers of the snapshot
 do not need (mappings, comments, requirements, aliases, examples) are left out to keep it small.
 The provenance goes to `fhir/data/PROVENANCE-ukcore.md`.
 """
@@ -85,12 +85,14 @@ def build(shared: Path) -> tuple[dict[str, Any], dict[str, int]]:
             for t in el.get("type", ()):
                 if t.get("code") == "Extension":
                     used.update(p.split("|", 1)[0] for p in t.get("profile", ()))
-    core = sorted(u for u in used if u in r4 and u not in uk)
+    core = sorted(u for u, sd in r4.items() if sd.get("type") == "Extension" and sd.get("derivation") == "constraint"
+                  and u not in uk)
     profiles = [_compact(done[u]) for u in sorted(done)] + [_compact(r4[u]) for u in core]
     counts = {
         "profiles": sum(1 for sd in done.values() if sd.get("type") != "Extension"),
         "extensions": sum(1 for sd in done.values() if sd.get("type") == "Extension"),
         "core_extensions": len(core),
+        "core_used": len([u for u in used if u in r4 and u not in uk]),
         "missing_extensions": len([u for u in used if u not in r4 and u not in uk]),
     }
     return {"source": _source_commit(shared), "profiles": profiles}, counts
@@ -113,9 +115,10 @@ edit it by hand.
   ("Copyright (c) 2021+ HL7 UK Licensed under the Apache License, Version 2.0", as each resource states).
 - Base: HL7 FHIR R4 4.0.1 `profiles-resources`, `profiles-types` and `extension-definitions` (CC0).
 - Content: {counts["profiles"]} UK Core profiles and {counts["extensions"]} UK Core extension definitions,
-  each with the snapshot generated from its differential and base, and {counts["core_extensions"]} R4 core
-  extension definitions that UK Core profiles slice in. {counts["missing_extensions"]} extension(s) named by
-  the profiles are defined in neither (validation reports their use as unknown).
+  each with the snapshot generated from its differential and base, and the {counts["core_extensions"]} R4 core
+  extension definitions (`extension-definitions`, with their published snapshots; {counts["core_used"]} of them
+  are sliced in by UK Core profiles), so extensions are checked against their definitions.
+  {counts["missing_extensions"]} extension(s) named by the profiles are defined in neither.
 - Left out of every element: mapping, comment, requirements, alias, example.
 """, encoding="utf-8")
     print(json.dumps(counts))
