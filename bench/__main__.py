@@ -33,7 +33,8 @@ if str(ROOT) not in sys.path:  # for tests.pgcluster, whatever the working direc
 
 from bench.report import Row, render_text, table  # noqa: E402
 
-SECTIONS = ("index", "ingest", "read", "crud", "memory", "fhirpath", "validate", "auth", "subscriptions", "audit")
+SECTIONS = ("index", "ingest", "read", "crud", "memory", "fhirpath", "validate", "auth", "subscriptions", "audit",
+            "terminology")
 OUT = ROOT / "bench" / "out"
 WIDTH = 220  # columns of the saved table: every figure and note on as few lines as possible
 
@@ -141,8 +142,14 @@ def _plan(sizes: Sizes, scratch: Path) -> dict[str, Callable[[], list[Row]]]:
         return subscriptions.run((100,) if quick else (100, 1000), 100.0 if quick else 500.0,
                                  min(sizes.seconds, 10.0), scratch, throughput_s=1.0 if quick else 3.0)
 
+    def terminology() -> list[Row]:
+        from bench import terminology
+
+        return terminology.run(10_000 if sizes.read_patients < NORMAL.read_patients else 100_000, scratch)
+
     return {"index": index, "ingest": ingest, "read": read, "crud": crud, "memory": memory, "fhirpath": fhirpath,
-            "validate": validate, "auth": auth, "subscriptions": subscriptions, "audit": audit}
+            "validate": validate, "auth": auth, "subscriptions": subscriptions, "audit": audit,
+            "terminology": terminology}
 
 
 def _commit() -> str:
