@@ -98,6 +98,7 @@ def bound_query(ctx: RequestContext, decision: Access, query: SearchQuery) -> No
     query.confine = decision.patient
     query.refused = refused(ctx)
     query.viewer = viewer(ctx, decision)
+    query.hidden = hidden(ctx)
     if not decision.constraints:
         return
     if len(decision.constraints) > 1:
@@ -110,6 +111,12 @@ def refused(ctx: RequestContext) -> str | None:
     """The purpose whose refusal (a National Data Opt-out) puts patients out of reach of this request: research
     and planning (HRESCH, HOPERAT) honour it; direct care and legally mandated uses (e.g. PUBHLTH) do not."""
     return ctx.purpose if ctx.purpose in SECONDARY else None
+
+
+def hidden(ctx: RequestContext) -> tuple[tuple[str, str], ...]:
+    """The security labels whose resources this request may not reach (policy/rules.py), withheld in SQL as if
+    they did not exist; break-glass lifts all but the absolute ones."""
+    return ctx.policy.sight(ctx.actor, ctx.purpose).hidden if ctx.policy is not None else ()
 
 
 def viewer(ctx: RequestContext, decision: Access) -> Viewer | None:
@@ -155,7 +162,7 @@ def readable_included(ctx: RequestContext, query: SearchQuery, type_: str) -> bo
 async def visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -> bool:
     """Whether the current version of `type_/id_` lies within the decision's bounds (one indexed query)."""
     if (decision.patient is None and not decision.constraints and refused(ctx) is None
-            and viewer(ctx, decision) is None):
+            and viewer(ctx, decision) is None and not hidden(ctx)):
         return True
     query = SearchQuery(type_)
     query.clauses.append(_id_clause(ctx, type_, id_))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from caregate.errors import FhirError, incorrect
 from caregate.interactions.bundles import link, resource_fragment
 from caregate.interactions.context import RequestContext, Result
-from caregate.interactions.guard import check_visible, forbidden, permit, permit_types, refused, viewer
+from caregate.interactions.guard import check_visible, forbidden, hidden, permit, permit_types, refused, viewer
+from caregate.interactions.redact import redact_page
 from caregate.interactions.resource_rules import check_id, check_type
 from caregate.search.dates import parse_range
 from caregate.storage.base import HistoryQuery
@@ -44,7 +45,8 @@ async def history(ctx: RequestContext, type_: str | None, id_: str | None,
         elif name == "_cursor":
             cursor = value
     page = await ctx.store.history(HistoryQuery(type_, id_, since, count, cursor, decision.patient,
-                                                  refused(ctx), viewer(ctx, decision)))
+                                                  refused(ctx), viewer(ctx, decision), hidden(ctx)))
+    redact_page(ctx, page)
     if id_ is not None and not page.items and cursor is None:
         raise FhirError("not-found", f"{type_}/{id_} does not exist, so it has no history.")
     path = "/".join(p for p in (type_, id_, "_history") if p)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from caregate.errors import FhirError, incorrect
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.guard import check_visible, permit
+from caregate.interactions.redact import redact
 from caregate.interactions.resource_rules import check_id, check_type
 
 
@@ -18,7 +19,7 @@ async def read(ctx: RequestContext, type_: str, id_: str) -> Result:
     if stored.deleted:
         raise FhirError("gone", f"{type_}/{id_} was deleted (version {stored.version}).",
                         headers={"ETag": f'W/"{stored.version}"'})
-    return Result(stored=stored)
+    return Result(stored=redact(ctx, stored))
 
 
 async def vread(ctx: RequestContext, type_: str, id_: str, version: str) -> Result:
@@ -32,4 +33,4 @@ async def vread(ctx: RequestContext, type_: str, id_: str, version: str) -> Resu
         raise FhirError("not-found", f"{type_}/{id_} has no version {version}.")
     if stored.deleted:
         raise FhirError("gone", f"Version {version} of {type_}/{id_} is a deletion.")
-    return Result(stored=stored)
+    return Result(stored=redact(ctx, stored))

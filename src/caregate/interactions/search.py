@@ -14,6 +14,7 @@ from caregate.fhir.subset import subset
 from caregate.interactions.bundles import full_url, link, outcome, resource_fragment
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.guard import bound_query, check_reached_types, permit, permit_types, readable_included
+from caregate.interactions.redact import redact_page
 from caregate.interactions.resource_rules import check_type
 from caregate.policy import Access
 from caregate.search.query import Clause, SearchQuery, TokenValue, ignored_issue, parse
@@ -73,7 +74,7 @@ async def search(ctx: RequestContext, type_: str | None, params: list[tuple[str,
         else:
             query.compartment = compartment
     size = ctx.page_default if query.count is None else query.count
-    page = await ctx.store.search(query, size, types)
+    page = redact_page(ctx, await ctx.store.search(query, size, types))
     path = path or type_ or ""
     base = ctx.base_url
     echo = list(query.echo)

@@ -486,7 +486,7 @@ class SqlCore:
             # a contained resource is referred to only by `#id` inside its container: nothing to revinclude
             c = compile_includes([s.rid for s in frontier], [(s.type, s.id) for s in frontier if s.rid >= 0], includes,
                                  revincludes, room + 1, self.d.json_select,
-                                 reach_of(query.confine, query.refused, query.viewer))
+                                 reach_of(query.confine, query.refused, query.viewer, query.hidden))
             if c is None:
                 return
             rows = conn.execute(self._sql(c.sql), c.args).fetchall()
@@ -523,7 +523,7 @@ class SqlCore:
         elif q.type:
             where.append("r.type = ?")
             args.append(q.type)
-        reach = reach_of(q.confine, q.refused, q.viewer)
+        reach = reach_of(q.confine, q.refused, q.viewer, q.hidden)
         if reach is not None:
             where.append(reach_sql(q.type, reach, args))
         if q.since_us is not None:

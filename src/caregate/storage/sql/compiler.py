@@ -453,7 +453,7 @@ def where_sql(query: SearchQuery, types: list[str] | None = None, *, drive: bool
         marks = ", ".join("?" * len(codes))
         parts.append(f"r.rid IN (SELECT rid FROM idx_ref WHERE p IN ({marks}) AND tid = ? AND ttype = ?)")
         args += [param_key(query.type or "Resource", c) for c in codes] + [cid, ctype]
-    reach = reach_of(query.confine, query.refused, query.viewer)
+    reach = reach_of(query.confine, query.refused, query.viewer, query.hidden)
     if reach is not None:
         parts.append(reach_sql(query.type, reach, args))
     for i, clause in enumerate(query.clauses):
@@ -480,7 +480,7 @@ def source_sql(query: SearchQuery, types: list[str] | None = None) -> tuple[str,
         return ("contained r" if mode == "true" else _BOTH), where, args
     inside = f"r.rid IN (SELECT r.container FROM contained r WHERE {where})"
     outer, outer_args = "r.deleted = 0", []
-    reach = reach_of(query.confine, query.refused, query.viewer)
+    reach = reach_of(query.confine, query.refused, query.viewer, query.hidden)
     if reach is not None:  # the container is returned, so it must be within reach too
         outer += " AND " + reach_sql(None, reach, outer_args)
     if mode == "true":

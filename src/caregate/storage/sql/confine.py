@@ -16,6 +16,7 @@ from caregate.fhir.definitions import patient_compartment
 from caregate.search.viewer import Viewer
 from caregate.storage.sql.keys import param_key
 from caregate.storage.sql.relations import within_relations_sql
+from caregate.storage.sql.security_labels import outside_labels_sql
 
 _SAFE = re.compile(r"^[A-Za-z0-9._\-]+$")
 
@@ -60,14 +61,16 @@ class Reach:
     patient: str | None = None
     refused: str | None = None
     viewer: Viewer | None = None
+    hidden: tuple[tuple[str, str], ...] = ()  # security labels (system, code) whose resources are withheld
 
 
-def reach_of(patient: str | None, refused: str | None, viewer: Viewer | None = None) -> Reach | None:
+def reach_of(patient: str | None, refused: str | None, viewer: Viewer | None = None,
+             hidden: tuple[tuple[str, str], ...] = ()) -> Reach | None:
     if viewer is not None and not viewer.kinds and not viewer.consent:
         viewer = None
-    if patient is None and refused is None and viewer is None:
+    if patient is None and refused is None and viewer is None and not hidden:
         return None
-    return Reach(patient, refused, viewer)
+    return Reach(patient, refused, viewer, hidden)
 
 
 def reach_sql(type_: str | None, reach: Reach, args: list, alias: str = "r") -> str:
@@ -80,6 +83,8 @@ def reach_sql(type_: str | None, reach: Reach, args: list, alias: str = "r") -> 
     if reach.viewer is not None and reach.viewer.kinds:
         parts.append(within_relations_sql(type_, reach.viewer, _keys(type_) if type_ != "Patient" else "", args,
                                           alias))
+    if reach.hidden:
+        parts.append(outside_labels_sql(reach.hidden, args, alias))
     return " AND ".join(parts)
 
 
