@@ -10,6 +10,7 @@ from caregate.search.registry import default_registry
 from caregate.storage import open_store, snomed
 from caregate.subscriptions.service import SubscriptionService
 from caregate.web.app import asgi_app
+from caregate.web.explain_access import ExplainAccess
 from caregate.web.fhir_api import FhirApi
 from caregate.web.subscriptions import SubscriptionWeb
 
@@ -34,6 +35,7 @@ def build(settings: Settings, *, access_log: bool = True):
         auth.remember_base()
         server = AuthorizationServer(auth, sandbox=settings.sandbox)
         api.bearer = auth.bearer
+        api.explain_access = ExplainAccess(auth.users)
         auth.bearer.min_proofing = minimum_proofing(settings.min_proofing)  # below it, patients get no record
         api.security = security_statement(server.endpoints)
         oauth = oauth_web(server, store, api.registry, settings.federation)

@@ -32,6 +32,7 @@ from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore
 from caregate.web import audit as audit_facts
 from caregate.web.authn import OPEN_PATHS, authenticate
+from caregate.web.explain_access import OPERATION, ExplainAccess
 from caregate.web.purpose import purpose_of
 from caregate.web.render import JSON, Format, error_response, json_response, render
 from caregate.web.subscriptions import SubscriptionWeb
@@ -57,6 +58,7 @@ class FhirApi:
         self.audit: AuditLog | None = None  # None: interactions are not audited
         self.security: dict | None = None  # CapabilityStatement.rest.security when authentication is on
         self.policy: Policy | None = None  # the access policy's roles and labels; None: scopes alone
+        self.explain_access: ExplainAccess | None = None  # $explain-access for administrators (with sign-in)
         self._capabilities: bytes | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -133,6 +135,12 @@ class FhirApi:
             answer = await self.subscriptions.intercept(request, seg, params, route, out)
             if answer is not None:
                 return answer
+        if n == 1 and head == OPERATION and self.explain_access is not None:
+            route(f"/fhir/{OPERATION}")
+            if method not in ("GET", "POST"):
+                raise FhirError("not-allowed", f"{OPERATION} takes GET or POST (Parameters).")
+            body = await _body(request) if method == "POST" else None
+            return json_response(self.explain_access(ctx, params, body), out=out)
         if n == 1 and head == "metadata":
             route("/fhir/metadata")
             if method != "GET":
