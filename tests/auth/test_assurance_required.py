@@ -94,6 +94,12 @@ async def test_local_sign_in_tokens_carry_the_vector_of_trust(strict) -> None:
     assert reading.status_code == 200
 
 
+async def test_discovery_names_the_assurance_claims(strict) -> None:
+    client, _ = strict
+    document = (await client.get("/.well-known/openid-configuration")).json()
+    assert {"vot", "identity_proofing_level", "amr"} <= set(document["claims_supported"])
+
+
 def test_vector_of_trust_and_minimum_values() -> None:
     assert vector_of_trust("P9", ("pwd", "otp")) == "P9.Cp.Cd"
     assert vector_of_trust("P0", ()) == "P0"

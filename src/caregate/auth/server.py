@@ -106,7 +106,8 @@ class AuthorizationServer:
                 "grant_types_supported": smart["grant_types_supported"],
                 "token_endpoint_auth_methods_supported": smart["token_endpoint_auth_methods_supported"],
                 "token_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
-                "scopes_supported": smart["scopes_supported"], "claims_supported": ["sub", "fhirUser", "name"],
+                "scopes_supported": smart["scopes_supported"],
+                "claims_supported": ["sub", "fhirUser", "name", "amr", "identity_proofing_level", "vot"],
                 "code_challenge_methods_supported": ["S256"]}
 
     # -- authorization endpoint --------------------------------------------------------------------

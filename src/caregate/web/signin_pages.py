@@ -24,8 +24,9 @@ _OTHER = {"openid": "Know who you are", "fhirUser": "Know which person's record 
           "online_access": "Stay connected while you are signed in"}
 
 
-def describe(scope: str) -> str:
-    """A scope in plain language, for the consent page."""
+def describe(scope: str, chosen: bool = False) -> str:
+    """A scope in plain language, for the consent page; `chosen`: patient scopes are for a patient a member of
+    staff chose, not the person's own record."""
     try:
         parsed: Scope | None = parse_scope(scope)
     except ScopeError:
@@ -34,7 +35,8 @@ def describe(scope: str) -> str:
         return _OTHER.get(scope, scope)
     actions = [name for letter, name in _ACTIONS.items() if letter in parsed.letters]
     what = "all kinds of data" if parsed.type == "*" else f"{parsed.type} resources"
-    text = f"{', '.join(actions).capitalize()} {what} in {_CONTEXT[parsed.context]}"
+    where = "this patient's record" if chosen and parsed.context == "patient" else _CONTEXT[parsed.context]
+    text = f"{', '.join(actions).capitalize()} {what} in {where}"
     if parsed.query:
         text += " (only where " + ", ".join(f"{k} is {v}" for k, v in parsed.query) + ")"
     return text
@@ -118,7 +120,8 @@ def code_page(ticket: str, error: str | None = None) -> str:
 
 def consent_page(ticket: str, app_name: str, user: str, scope: str, patient: str | None = None) -> str:
     """`patient`: the record chosen on the picker, named so the person sees which one the app will open."""
-    items = "".join(f"<li>{escape(describe(s))} <small>({escape(s)})</small></li>" for s in scope.split())
+    items = "".join(f"<li>{escape(describe(s, bool(patient)))} <small>({escape(s)})</small></li>"
+                    for s in scope.split())
     chosen = f"<p>Patient: <strong>{escape(patient)}</strong>.</p>" if patient else ""
     return page("Allow access?", f"<p>Signed in as <strong>{escape(user)}</strong>.</p>{chosen}"
                                  f"<p><strong>{escape(app_name)}</strong> would like to:</p><ul>{items}</ul>"
