@@ -105,3 +105,24 @@ async def test_profile_loaded_from_a_package_folder_is_used_by_validate(package_
         assert [loc for loc, _ in _errors(r.json())] == ["Patient"]
         assert (await c.get("/fhir/StructureDefinition/born-patient")).json()["url"] == BORN
     await app.app.fhir.store.close()
+
+
+async def test_writes_declaring_a_stored_profile_are_checked_against_it(database_url: str) -> None:
+    from caregate.app import build
+    from caregate.config import Settings
+
+    for mode, status in (("lenient", 201), ("strict", 422)):
+        settings = Settings.from_env(env={}, database_url=database_url, port=8080, no_auth=True, validation=mode)
+        app = build(settings, access_log=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8080") as c:
+            if mode == "lenient":
+                assert (await c.post("/fhir/StructureDefinition", json=PROFILE, headers=JSON)).status_code == 201
+            declared = {**PATIENT, "meta": {"profile": [BORN]}}
+            r = await c.post("/fhir/Patient", json=declared, headers={**JSON, "Prefer": "return=OperationOutcome"})
+            assert r.status_code == status, r.text
+            issues = [(i["severity"], (i.get("expression") or [""])[0], i["diagnostics"]) for i in r.json()["issue"]]
+            expected = "warning" if mode == "lenient" else "error"
+            assert any(s == expected and loc == "Patient" and "birthDate: at least 1" in d for s, loc, d in issues)
+            r = await c.post("/fhir/Patient", json={**declared, "birthDate": "2001"}, headers=JSON)
+            assert r.status_code == 201
+        await app.app.fhir.store.close()

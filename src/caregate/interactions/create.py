@@ -19,7 +19,7 @@ async def create(ctx: RequestContext, type_: str, body: object, if_none_exist: s
     decision = permit(ctx, type_, "create")
     resource = check_body(body, type_)
     check_body_within(ctx, decision, type_, resource)
-    warnings = check_write(ctx, resource)
+    warnings = await check_write(ctx, resource)
     if if_none_exist:
         matches = await find(ctx, type_, parse_qsl(if_none_exist.lstrip("?"), keep_blank_values=True), decision)
         if len(matches) > 1:

@@ -37,6 +37,6 @@ async def patch(ctx: RequestContext, type_: str, id_: str, operations: object,
         raise incorrect("The patch must leave a resource (a JSON object).")
     resource = check_body(patched, type_, id_, need_id=True)
     check_body_within(ctx, decision, type_, resource)
-    warnings = check_write(ctx, resource)
+    warnings = await check_write(ctx, resource)
     stored = (await ctx.store.transact([Write("update", type_, id_, resource, current.version)]))[0]
     return Result(stored=stored, warnings=warnings)

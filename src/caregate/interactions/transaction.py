@@ -183,7 +183,7 @@ async def transaction(ctx: RequestContext, bundle: object) -> Result:
             e.write = await _patch_write(ctx, e)
         if e.write is not None:
             if e.write.resource is not None:
-                check_write(ctx, e.write.resource, f"Bundle.entry[{e.index}].resource")
+                await check_write(ctx, e.write.resource, f"Bundle.entry[{e.index}].resource")
             writes.append(e.write)
     stored = await ctx.store.transact(writes) if writes else []
     by_write = dict(zip([id(w) for w in writes], stored, strict=True))
@@ -295,6 +295,6 @@ async def _batch_entry(ctx: RequestContext, e: _Entry) -> dict:
         w = Write(sub or "update", e.type, e.id or "", {**body, "id": e.id},
                   parse_if_match(e.request.get("ifMatch")) if e.method == "PUT" else None)
     if w.resource is not None:
-        check_write(ctx, w.resource, f"Bundle.entry[{e.index}].resource")
+        await check_write(ctx, w.resource, f"Bundle.entry[{e.index}].resource")
     s = (await ctx.store.transact([w]))[0]
     return _response(s, _status(s, e.method))

@@ -35,7 +35,7 @@ async def update(ctx: RequestContext, type_: str, id_: str, body: object, if_mat
         if await ctx.store.read(type_, id_) is not None:
             await check_visible(ctx, decision, type_, id_)
         check_body_within(ctx, decision, type_, resource)
-    warnings = check_write(ctx, resource)
+    warnings = await check_write(ctx, resource)
     stored = (await ctx.store.transact([Write("update", type_, id_, resource, parse_if_match(if_match))]))[0]
     return Result(stored=stored, created=stored.method == "create", warnings=warnings)
 

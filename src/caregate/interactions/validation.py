@@ -47,14 +47,16 @@ def _escalate(issue: Issue) -> Issue:
     return issue
 
 
-def check_write(ctx: RequestContext, resource: dict, where: str | None = None) -> list[Issue]:
+async def check_write(ctx: RequestContext, resource: dict, where: str | None = None) -> list[Issue]:
     """Validate a resource about to be written: raise a 422 FhirError listing every issue when the server's
-    mode rejects it, else return the warnings. `where` relocates issues (`Bundle.entry[2].resource`)."""
+    mode rejects it, else return the warnings. `where` relocates issues (`Bundle.entry[2].resource`). Declared
+    profiles stored on this server are used beside the shipped ones."""
     mode = ctx.validation
     if mode == "off":
         return []
     rtype = str(resource.get("resourceType"))
-    found = validate(resource, profile_errors="warning" if mode == "lenient" else "error")
+    stored = await stored_profiles(ctx, _profile_urls(resource, None))
+    found = validate(resource, definitions=stored, profile_errors="warning" if mode == "lenient" else "error")
     issues = [_relocate(i, rtype, where) for i in found]
     if mode == "strict":
         issues = [_escalate(i) for i in issues]
