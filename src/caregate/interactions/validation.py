@@ -10,8 +10,8 @@ The server validates every create, update, patch and transaction entry in one of
 
 `$validate` (type and instance level) always answers 200 with an OperationOutcome, also when the resource
 is invalid; the resource comes as the body or in a Parameters resource (`resource`, `profile`, `mode`).
-Profiles stored on the server (StructureDefinitions posted or loaded) are used by `$validate` beside the
-shipped UK Core ones.
+Profiles stored on the server (StructureDefinitions posted or loaded) are used by `$validate` and by the
+checks of writes that declare them, beside the shipped UK Core ones.
 """
 
 from __future__ import annotations
