@@ -3,14 +3,17 @@ JWKS, an authorization endpoint that signs the (pretend) person in at once and s
 token endpoint that accepts only a `private_key_jwt` client assertion signed by the relying party's key and a
 PKCE verifier matching the challenge. It runs on a free loopback port in a thread of the test process.
 
-`claims` are what the next id_token says about the person; `tamper` spoils the next id_token in one way
-(`nonce`, `issuer`, `signature`, `expired`, `audience`), so the relying party's checks can be seen to hold.
+`claims` are what the next id_token says about the person and `userinfo` what its UserInfo endpoint adds;
+`tamper` spoils the next id_token in one way (`nonce`, `issuer`, `signature`, `expired`, `audience`, `none`
+for an unsigned token, `hs256` for one signed with the provider's public key as an HMAC secret), so the relying
+party's checks can be seen to hold.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 import time
@@ -38,6 +41,9 @@ class OidcProvider:
         self.client_alg = client_alg
         self.key = jwk.RSAKey.generate_key(2048, parameters={"kid": "provider-1", "alg": "RS256", "use": "sig"})
         self.claims: dict = {}
+        self.userinfo: dict = {}
+        self.authorize_requests: list[dict] = []
+        self.access_tokens: set[str] = set()
         self.tamper: str | None = None
         self.codes: dict[str, dict] = {}
         self.seen_jti: set[str] = set()
@@ -47,6 +53,7 @@ class OidcProvider:
             Route("/jwks", self.jwks),
             Route("/authorize", self.authorize),
             Route("/token", self.token, methods=["POST"]),
+            Route("/userinfo", self.user_info),
         ])
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
                                                     access_log=False, lifespan="off"))
@@ -68,6 +75,7 @@ class OidcProvider:
     async def discovery(self, request: Request) -> JSONResponse:
         return JSONResponse({"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
                              "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
+                             "userinfo_endpoint": f"{self.issuer}/userinfo",
                              "response_types_supported": ["code"], "subject_types_supported": ["public"],
                              "id_token_signing_alg_values_supported": ["RS256"],
                              "token_endpoint_auth_methods_supported": ["private_key_jwt"],
@@ -78,6 +86,7 @@ class OidcProvider:
 
     async def authorize(self, request: Request) -> RedirectResponse | PlainTextResponse:
         q = request.query_params
+        self.authorize_requests.append(dict(q))
         if q.get("client_id") != self.client_id or q.get("response_type") != "code":
             return PlainTextResponse("unknown client", 400)
         if q.get("code_challenge_method") != "S256" or not q.get("code_challenge") or not q.get("nonce"):
@@ -112,9 +121,22 @@ class OidcProvider:
             claims["aud"] = "someone-else"
         elif self.tamper == "signature":
             key = jwk.RSAKey.generate_key(2048, parameters={"kid": "provider-1"})
-        id_token = jwt.encode({"alg": "RS256", "kid": "provider-1", "typ": "JWT"}, claims, key)
-        return JSONResponse({"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "expires_in": 300,
-                             "id_token": id_token})
+        if self.tamper == "none":
+            id_token = ".".join(_b64(json.dumps(part).encode()) for part in ({"alg": "none"}, claims)) + "."
+        elif self.tamper == "hs256":
+            secret = jwk.OctKey.import_key(json.dumps(self.key.as_dict(private=False)).encode())
+            id_token = jwt.encode({"alg": "HS256", "kid": "provider-1"}, claims, secret, algorithms=["HS256"])
+        else:
+            id_token = jwt.encode({"alg": "RS256", "kid": "provider-1", "typ": "JWT"}, claims, key)
+        access = secrets.token_urlsafe(16)
+        self.access_tokens.add(access)
+        return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": 300, "id_token": id_token})
+
+    async def user_info(self, request: Request) -> JSONResponse:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in self.access_tokens:
+            return JSONResponse({"error": "invalid_token"}, 401)
+        return JSONResponse({"sub": "person-1", **self.userinfo})
 
     def _client_refused(self, form: dict) -> str | None:
         """The client assertion checks of OpenID Connect Core section 9 (private_key_jwt)."""
@@ -136,3 +158,7 @@ class OidcProvider:
         self.seen_jti.add(c["jti"])
         self.token_requests.append({"header": token.header, "claims": c})
         return None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")

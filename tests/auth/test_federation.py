@@ -155,6 +155,7 @@ async def test_patient_signs_in_with_the_provider_and_reaches_their_record(feder
 @pytest.mark.parametrize(("tamper", "says"), [
     ("nonce", "does not belong to this sign-in"), ("issuer", "another issuer"),
     ("signature", "could not be verified"), ("expired", "has expired"), ("audience", "meant for another service"),
+    ("none", "could not be verified"), ("hs256", "could not be verified"),
 ])
 async def test_an_answer_that_does_not_verify_is_refused_with_a_page(federated: Federated, tamper: str,
                                                                      says: str) -> None:
@@ -166,6 +167,37 @@ async def test_an_answer_that_does_not_verify_is_refused_with_a_page(federated: 
     assert page.headers["content-type"].startswith("text/html") and 'role="alert"' in page.text
     assert says in page.text
     assert federated.auth.users.get("nhs-login:person-1") is None
+
+
+async def test_the_nhs_number_may_come_from_userinfo_and_vectors_of_trust_are_asked_for(
+        database_url: str, tmp_path: Path) -> None:
+    from caregate.app import build
+    from caregate.config import Settings
+    from caregate.storage.base import Write
+
+    pem, public = rp_key()
+    with OidcProvider("caregate-rp", public) as provider:
+        path = write_federation(tmp_path, provider, None, pem)
+        path.write_text(path.read_text() + 'vtr = ["P9.Cp.Cd", "P9.Cp.Ck", "P9.Cm"]\n')
+        app = build(Settings.from_env(env={}, database_url=database_url, port=8080, federation=str(path)),
+                    access_log=False)
+        await app.app.fhir.store.transact([Write("update", r["resourceType"], r["id"], r) for r in RECORDS])
+        auth = AuthService(database_url, FHIR)
+        auth.clients.add("Patient app", SCOPE, client_id="papp", redirect_uris=(REDIRECT,))
+        provider.claims = {"vot": "P9.Cp.Ck"}
+        provider.userinfo = {"nhs_number": NHS_NUMBER}
+        try:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
+                verifier, challenge = pkce()
+                consent = await through_provider(c, provider, "nhs-login", SCOPE, challenge)
+                tokens = await exchange(c, consent, verifier)
+            assert tokens["patient"] == "alice"
+            assert claims_of(tokens["access_token"])["vot"] == "P9.Cp.Ck"
+            assert json.loads(provider.authorize_requests[-1]["vtr"]) == ["P9.Cp.Cd", "P9.Cp.Ck", "P9.Cm"]
+        finally:
+            app.app.fhir.bearer.close()
+            await app.app.fhir.subscriptions.service.stop()
+            await app.app.fhir.store.close()
 
 
 async def test_an_nhs_number_with_no_record_here_is_a_clear_page(federated: Federated) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import secrets
 import time
@@ -78,6 +79,7 @@ class Provider:
     users: str  # patient | staff
     scope: str = "openid"
     claims: ClaimMapping = field(default_factory=ClaimMapping)
+    vtr: tuple[str, ...] = ()  # vectors of trust to ask for (NHS login's `vtr`), e.g. P9.Cp.Cd, P9.Cp.Ck, P9.Cm
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +161,11 @@ def _provider(entry: dict, where: str, here: Path) -> Provider:
     issuer = text("issuer").rstrip("/")
     if not issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise ConfigError(f"{where}: the issuer must be an https URL.")
+    vtr = entry.get("vtr", [])
+    if not isinstance(vtr, list) or not all(isinstance(v, str) and _VOT.match(v) for v in vtr):
+        raise ConfigError(f"{where}: vtr is a list of vectors of trust such as \"P9.Cp.Cd\".")
     return Provider(name, text("title", name), issuer, text("client_id"), key, alg, users,
-                    text("scope", "openid"), claims)
+                    text("scope", "openid"), claims, tuple(vtr))
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +210,8 @@ class RelyingParty:
         query = {"response_type": "code", "client_id": provider.client_id, "redirect_uri": self.redirect_uri,
                  "scope": provider.scope, "state": state, "nonce": nonce, "code_challenge": challenge,
                  "code_challenge_method": "S256"}
+        if provider.vtr:  # a JSON array of acceptable vectors (RFC 8485 section 5.1, as NHS login takes it)
+            query["vtr"] = json.dumps(list(provider.vtr), separators=(",", ":"))
         endpoint = meta["authorization_endpoint"]
         return Started(endpoint + ("&" if "?" in endpoint else "?") + urlencode(query), state, nonce, verifier)
 
