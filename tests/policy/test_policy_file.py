@@ -176,3 +176,20 @@ async def test_a_policy_file_replaces_the_default(secured: Secured, tmp_path: Pa
     assert r.status_code == 403 and "access policy rule roles.R8008.resources does not allow read on Patient" in r.text
     backend = secured.headers("system/*.cruds")
     assert (await secured.client.get("/fhir/Patient/alice", headers=backend)).status_code == 200
+
+
+@pytest.mark.anyio
+async def test_a_role_counts_only_its_relationship_kinds(secured: Secured, tmp_path: Path) -> None:  # noqa: F811
+    await _registered_with_drwho(secured)  # alice is registered with drwho; bob has no relationship with anyone
+    path = tmp_path / "site.toml"
+    path.write_text("[roles.R8000]\nresources = { '*' = ['read'] }\npurposes = ['TREAT']\n"
+                    "[roles.R8001]\nresources = { '*' = ['read'] }\npurposes = ['TREAT']\n"
+                    "relationships = ['care-team']\n"
+                    "[roles.R8003]\nresources = { '*' = ['read'] }\npurposes = ['TREAT']\nrelationships = []\n")
+    secured.app.app.fhir.policy = load_policy(path)
+    seen = {}
+    for role in ("R8000", "R8001", "R8003"):
+        headers = _user(secured, f"user-{role}", role)
+        seen[role] = [(await secured.client.get(f"/fhir/Patient/{p}", headers=headers)).status_code
+                      for p in ("alice", "bob")]
+    assert seen == {"R8000": [200, 404], "R8001": [404, 404], "R8003": [200, 200]}

@@ -7,6 +7,7 @@ reached: searches and history get the bounds as SQL, single resources outside th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from caregate.errors import FhirError
@@ -122,7 +123,10 @@ def hidden(ctx: RequestContext) -> tuple[tuple[str, str], ...]:
 def viewer(ctx: RequestContext, decision: Access) -> Viewer | None:
     """The member of staff whose relationships bound a `user/` scope request (policy/relationships.py); a
     `patient/` scope is already confined to the patient the launch named."""
-    return viewer_of(ctx.actor, ctx.purpose) if decision.patient is None else None
+    found = viewer_of(ctx.actor, ctx.purpose) if decision.patient is None else None
+    if found is not None and found.kinds and ctx.policy is not None and ctx.actor is not None:
+        found = replace(found, kinds=ctx.policy.relationship_kinds(ctx.actor, found.kinds))  # the roles' kinds
+    return found
 
 
 def check_reached_types(ctx: RequestContext, query: SearchQuery) -> None:

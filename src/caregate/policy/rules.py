@@ -144,6 +144,16 @@ class Policy:
                 return code
         return None
 
+    def relationship_kinds(self, actor: Actor, known: frozenset[str]) -> frozenset[str]:
+        """Of the `known` relationship kinds, those that give the actor's roles a legitimate relationship with a
+        patient (a role without the key counts them all; an empty list: the role needs no relationship)."""
+        kinds: set[str] = set()
+        for code in self.roles_of(actor) or ():
+            role = self.roles.get(code)
+            if role is not None:
+                kinds |= known if ANY in role.relationships else known & set(role.relationships)
+        return frozenset(kinds)
+
     def sight(self, actor: Actor | None, purpose: str) -> Sight:
         """Which labelled resources `actor` may not see for `purpose` (break-glass lifts all but the absolute)."""
         codes = self.roles_of(actor) if actor is not None else None
@@ -323,7 +333,7 @@ class _Reader:
             if p != ANY and p not in PURPOSES:
                 self.bad(f"{path}.purposes", f"'{p}' is not a v3 PurposeOfUse code (e.g. TREAT, ETREAT, HRESCH)")
         kinds = relationship_kinds()
-        relationships = self.strings(f"{path}.relationships", body.get("relationships", []))
+        relationships = self.strings(f"{path}.relationships", body.get("relationships", [ANY]))
         for kind in relationships:
             if kind != ANY and kinds is not None and kind not in kinds:
                 self.bad(f"{path}.relationships", f"'{kind}' is not a relationship kind (known: "
