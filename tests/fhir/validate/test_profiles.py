@@ -314,3 +314,19 @@ def test_malformed_runtime_profile_is_a_warning_not_a_failure(elements: list) ->
     assert not has_errors(issues)
     assert [(i.severity, i.code, i.expression[0]) for i in issues if "malformed" in i.diagnostics or
             "cannot be used" in i.diagnostics] == [("warning", "not-supported", "Patient")]
+
+
+def test_type_specific_choice_names_in_a_differential() -> None:
+    sd = _profile("https://example.org/StructureDefinition/quantity-value", "Observation", [
+        {"id": "Observation.valueQuantity", "path": "Observation.valueQuantity", "min": 1},
+        {"id": "Observation.valueQuantity.system", "path": "Observation.valueQuantity.system",
+         "fixedUri": "http://unitsofmeasure.org"},
+    ])
+    obs = copy.deepcopy(HEART_RATE)
+    del obs["meta"]
+    assert _errors(obs, sd["url"], definitions=[sd]) == []
+    obs["valueQuantity"]["system"] = "http://example.org/units"
+    assert _locations(obs, sd["url"], definitions=[sd]) == ["Observation.value.ofType(Quantity).system"]
+    del obs["valueQuantity"]
+    obs["valueString"] = "72"
+    assert _locations(obs, sd["url"], definitions=[sd]) == ["Observation.value.ofType(string)"]

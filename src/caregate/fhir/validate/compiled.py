@@ -101,12 +101,29 @@ class _Compiler:
         for link in defs.chain(sd):
             for d in (link.get("differential") or {}).get("element") or ():
                 if isinstance(d, dict) and isinstance(d.get("path"), str):
-                    self.touched.add(d.get("id") or d["path"])
+                    eid = d.get("id") or (f"{d['path']}:{d['sliceName']}" if d.get("sliceName") else d["path"])
+                    self.touched.add(eid if eid in self.by_id else self._choice_id(eid))
         self.relevant: set[str] = set()
         for eid in self.touched:
             while eid:
                 self.relevant.add(eid)
                 eid = eid.rpartition(".")[0]
+
+    def _choice_id(self, eid: str) -> str:
+        """The snapshot id of a differential id that names a choice by type (`Observation.valueQuantity.code`
+        is `Observation.value[x].code`)."""
+        parts = eid.split(".")
+        out = parts[0]
+        for part in parts[1:]:
+            name, colon, slice_name = part.partition(":")
+            candidate = f"{out}.{part}"
+            if candidate not in self.by_id:
+                for i in range(len(name) - 1, 0, -1):
+                    if name[i].isupper() and f"{out}.{name[:i]}[x]" in self.by_id:
+                        candidate = f"{out}.{name[:i]}[x]{colon}{slice_name}"
+                        break
+            out = candidate
+        return out
 
     def rule(self, eid: str) -> Rule:
         el = self.by_id[eid]

@@ -78,6 +78,12 @@ def _find(elements: list[dict[str, Any]], id_: str, resolve: Resolve) -> int:
                 return i
         return _add_slice(elements, f"{parent_id}.{name}", slice_name, resolve)
     parent = _find(elements, parent_id, resolve)
+    if elements[parent]["id"] != parent_id:  # the parent was named by a type-specific choice name
+        parent_id = elements[parent]["id"]
+        id_ = f"{parent_id}.{last}"
+        for i, el in enumerate(elements):
+            if el["id"] == id_:
+                return i
     renamed = _choice_rename(elements, parent_id, name)
     if renamed is not None:
         return renamed
@@ -93,12 +99,18 @@ def _find(elements: list[dict[str, Any]], id_: str, resolve: Resolve) -> int:
 
 
 def _choice_rename(elements: list[dict[str, Any]], parent_id: str, name: str) -> int | None:
-    """`Observation.valueQuantity` in a differential is `Observation.value[x]` (profiling.html#choice)."""
+    """`Observation.valueQuantity` in a differential is `Observation.value[x]` constrained to Quantity
+    (elementdefinition.html#path: a type-specific name for a choice element restricted to one type)."""
     for i, el in enumerate(elements):
         eid = el["id"]
         if eid.startswith(parent_id + ".") and eid.endswith("[x]") and "." not in eid[len(parent_id) + 1:]:
             stem = eid[len(parent_id) + 1:-3]
-            if name.startswith(stem) and name[len(stem):][:1].isupper():
+            suffix = name[len(stem):]
+            if name.startswith(stem) and suffix[:1].isupper():
+                types = [t for t in el.get("type") or () if str(t.get("code", "")).lower() == suffix.lower()]
+                if not types:
+                    raise SnapshotError(f"{parent_id}.{name}: {eid} has no type {suffix}.")
+                el["type"] = types
                 return i
     return None
 
