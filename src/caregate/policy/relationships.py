@@ -12,9 +12,11 @@ research and planning (HRESCH, HOPERAT) are bounded by the National Data Opt-out
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from caregate.policy.actor import Actor
+from caregate.policy.consent import bound_by_consent
 from caregate.policy.purpose import BREAK_GLASS, SECONDARY
 from caregate.search.viewer import Viewer
 
@@ -52,11 +54,16 @@ def needs_relationship(actor: Actor | None, purpose: str) -> bool:
     return purpose != BREAK_GLASS and purpose not in SECONDARY
 
 
-def viewer_of(actor: Actor | None, purpose: str) -> Viewer | None:
-    """The viewer storage confines a staff request to; None when no relationship is needed."""
-    if actor is None or not needs_relationship(actor, purpose):
+def viewer_of(actor: Actor | None, purpose: str, now_us: int | None = None) -> Viewer | None:
+    """The viewer storage confines a staff request to: their relationships (when needed) and the patients'
+    privacy Consents (caregate.policy.consent); None when neither binds the request."""
+    related = needs_relationship(actor, purpose)
+    consent = bound_by_consent(actor, purpose)
+    if actor is None or not (related or consent):
         return None
-    return Viewer((actor.fhir_user or "",), actor.org, _configured, purpose)
+    now = int(time.time() * 1_000_000) if now_us is None else now_us
+    return Viewer((actor.fhir_user or "",), actor.org, _configured if related else frozenset(), purpose, consent,
+                  now)
 
 
 def why_not_needed(actor: Actor | None, purpose: str) -> str:

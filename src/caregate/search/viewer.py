@@ -17,10 +17,11 @@ class Viewer:
     """`refs`: the user's own resources (`Practitioner/9`, `PractitionerRole/4`); `org`: their organisation, an
     Organization id or its ODS code; `kinds`: the relationship kinds that give access to a patient (empty: no
     relationship is needed); `purpose`: the request's v3 PurposeOfUse code; `consent`: whether the patients'
-    privacy Consents apply."""
+    privacy Consents apply; `now_us`: the request's time (microseconds since 1970), for rules with a period."""
 
     refs: tuple[str, ...]
     org: str | None = None
     kinds: frozenset[str] = frozenset()
     purpose: str = "TREAT"
     consent: bool = False
+    now_us: int = 0

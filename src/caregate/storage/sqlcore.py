@@ -30,6 +30,7 @@ from caregate.storage.sql.compiler import (
     compile_sorted_page,
 )
 from caregate.storage.sql.confine import reach_of, reach_sql
+from caregate.storage.sql.consent import consent_rows
 from caregate.storage.sql.dialect import Dialect
 from caregate.storage.sql.keys import param_key
 from caregate.storage.sql.schema import (
@@ -162,6 +163,10 @@ class SqlCore:
         rows = index_resource(body)
         for table in INDEX_TABLES:
             batch = batches[table]
+            if table == "idx_consent":  # a privacy Consent's rules, flattened (caregate.storage.sql.consent)
+                if type_ == "Consent" and rid > 0:
+                    batch += consent_rows(rid, body)
+                continue
             if table == "idx_token":  # token text is kept normalised, for :text (search.html#token)
                 batch += [(rid, param_key(type_, c), sys_, v, normalize(txt) if txt else None)
                           for c, sys_, v, txt in rows.tokens]

@@ -14,6 +14,7 @@ from functools import cache
 
 from caregate.fhir.definitions import patient_compartment
 from caregate.search.viewer import Viewer
+from caregate.storage.sql.consent import outside_denials_sql
 from caregate.storage.sql.keys import param_key
 from caregate.storage.sql.relations import within_relations_sql
 from caregate.storage.sql.security_labels import outside_labels_sql
@@ -83,6 +84,9 @@ def reach_sql(type_: str | None, reach: Reach, args: list, alias: str = "r") -> 
     if reach.viewer is not None and reach.viewer.kinds:
         parts.append(within_relations_sql(type_, reach.viewer, _keys(type_) if type_ != "Patient" else "", args,
                                           alias))
+    if reach.viewer is not None and reach.viewer.consent:
+        parts.append(outside_denials_sql(type_, reach.viewer, reach.viewer.now_us,
+                                         _keys(type_) if type_ != "Patient" else "", args, alias))
     if reach.hidden:
         parts.append(outside_labels_sql(reach.hidden, args, alias))
     return " AND ".join(parts)

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from caregate.storage.sql.dialect import Dialect
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 INDEX_TABLES = ("idx_string", "idx_token", "idx_ref", "idx_date", "idx_number", "idx_quantity", "idx_uri",
-                "idx_composite")
+                "idx_composite", "idx_consent")
 
 
 def ddl(d: Dialect) -> list[str]:
@@ -108,6 +108,12 @@ def ddl(d: Dialect) -> list[str]:
             json {d.json_type} NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS contained_container ON contained (container)",
         "CREATE INDEX IF NOT EXISTS contained_type ON contained (type, rid)",
+        # version 6: the rules of patients' privacy Consents (see caregate.storage.sql.consent)
+        f"CREATE TABLE IF NOT EXISTS idx_consent (rid BIGINT NOT NULL, p {txt} NOT NULL, patient {txt} NOT NULL,"
+        f" path {txt} NOT NULL, effect {txt} NOT NULL, grp {txt}, dim {txt} NOT NULL, sys {txt}, code {txt},"
+        " lo BIGINT, hi BIGINT)",
+        "CREATE INDEX IF NOT EXISTS idx_consent_patient ON idx_consent (patient, dim)",
+        "CREATE INDEX IF NOT EXISTS idx_consent_rid ON idx_consent (rid, path)",
     ]
 
 
@@ -142,6 +148,7 @@ INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     "idx_quantity": ("system", "code", "unit", "value"),
     "idx_uri": ("uri",),
     "idx_composite": ("a1", "a2", "b1", "b2", "num", "lo", "hi"),
+    "idx_consent": ("patient", "path", "effect", "grp", "dim", "sys", "code", "lo", "hi"),
 }
 
 # Which IndexRows attribute feeds which table.
