@@ -330,3 +330,37 @@ def test_type_specific_choice_names_in_a_differential() -> None:
     del obs["valueQuantity"]
     obs["valueString"] = "72"
     assert _locations(obs, sd["url"], definitions=[sd]) == ["Observation.value.ofType(string)"]
+
+
+def _entries_profile(kind: str, slice_type: dict[str, Any]) -> dict[str, Any]:
+    sd = _profile("https://example.org/StructureDefinition/patients-bundle", "Bundle", [
+        {"id": "Bundle.entry", "path": "Bundle.entry",
+         "slicing": {"discriminator": [{"type": kind, "path": "resource"}], "rules": "closed"}},
+        {"id": "Bundle.entry:patient", "path": "Bundle.entry", "sliceName": "patient", "min": 1},
+        {"id": "Bundle.entry:patient.resource", "path": "Bundle.entry.resource", "type": [slice_type]},
+    ])
+    return sd
+
+
+def _bundle(*resources: dict) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": f"urn:uuid:0a7c4c52-4b9e-4f0e-8a7e-9d3c2b1a000{i}", "resource": r}
+        for i, r in enumerate(resources)]}
+
+
+def test_profile_discriminator() -> None:
+    sd = _entries_profile("profile", {"code": "Patient", "profile": [UK + "UKCore-Patient"]})
+    plain = {k: v for k, v in PATIENT.items() if k != "meta"}
+    assert _errors(_bundle(plain), sd["url"], definitions=[sd]) == []
+    two = copy.deepcopy(plain)
+    two["identifier"].append(dict(NHS))  # fails UKCore-Patient, so it belongs to no slice
+    assert _locations(_bundle(plain, two), sd["url"], definitions=[sd]) == ["Bundle.entry[1]"]
+
+
+def test_type_discriminator_on_a_path() -> None:
+    sd = _entries_profile("type", {"code": "Patient"})
+    plain = {k: v for k, v in PATIENT.items() if k != "meta"}
+    hr = {k: v for k, v in HEART_RATE.items() if k != "meta"}
+    assert _errors(_bundle(plain), sd["url"], definitions=[sd]) == []
+    assert _locations(_bundle(plain, hr), sd["url"], definitions=[sd]) == ["Bundle.entry[1]"]
+    assert _locations(_bundle(hr), sd["url"], definitions=[sd]) == ["Bundle", "Bundle.entry[0]"]

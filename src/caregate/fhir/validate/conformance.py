@@ -206,10 +206,13 @@ def _meets(check: _Check, d: Discriminator, item: Item) -> bool:
         return any(v == expected or (expected.__class__ in (dict, list) and _matches(v, expected))
                    for v in _at(value, d.path))
     if d.kind == "type":
-        if d.path:
-            return True
-        found = value.get("resourceType") if value.__class__ is dict and "resourceType" in value else code
-        return found in d.expected
+        if not d.path:
+            found = value.get("resourceType") if value.__class__ is dict and "resourceType" in value else code
+            return found in d.expected
+        targets = _at(value, d.path)  # below the item only a resource tells its type (Bundle.entry.resource)
+        if targets and all(t.__class__ is dict and isinstance(t.get("resourceType"), str) for t in targets):
+            return any(t["resourceType"] in d.expected for t in targets)
+        return True
     if d.kind == "exists":
         return bool(_at(value, d.path)) == d.expected
     if d.kind == "profile":
