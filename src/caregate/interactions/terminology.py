@@ -1,9 +1,10 @@
 """The terminology operations on the REST API: ValueSet `$expand`, `$validate-code`; CodeSystem `$lookup`,
 `$validate-code`, `$subsumes`; ConceptMap `$translate` (https://hl7.org/fhir/R4/terminology-service.html).
 
-Type level works on a shipped ValueSet, CodeSystem or ConceptMap named by url (or a ValueSet or ConceptMap
-given in the Parameters); instance level on a shipped one by id; a ValueSet or ConceptMap stored on this
-server is found by id or by url.
+Type level works on a ValueSet, CodeSystem or ConceptMap named by url (or a ValueSet or ConceptMap given in
+the Parameters), stored on this server or shipped; instance level on a shipped or stored one by id. Stored
+CodeSystems, ValueSets and ConceptMaps also take part in expansions, lookups and translations wherever their
+url is named (stored_terminology.py).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import orjson
 
 from caregate.clock import instant
 from caregate.errors import FhirError
-from caregate.fhir.terminology import code_system_by_id, value_set, value_set_by_id
+from caregate.fhir.terminology import code_system_by_id, value_set_by_id
 from caregate.fhir.terminology import operations as ops
-from caregate.fhir.terminology.content import concept_map, concept_map_by_id
+from caregate.fhir.terminology.content import concept_map_by_id
 from caregate.fhir.terminology.translate import translate
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.read import read
-from caregate.interactions.search import search
+from caregate.interactions.stored_terminology import refresh_stored_terminology
 
 __all__ = ["OPERATIONS", "terminology_operation"]
 
@@ -35,34 +36,19 @@ async def _stored(ctx: RequestContext, type_: str, id_: str) -> dict:
     return orjson.loads(stored.json)
 
 
-async def _stored_by_url(ctx: RequestContext, url: str, type_: str = "ValueSet") -> dict | None:
-    """A ValueSet (or ConceptMap) stored on this server with that canonical url (`|version` ignored), if any."""
-    bundle = (await search(ctx, type_, [("url", url.split("|", 1)[0]), ("_count", "1")])).body or {}
-    for entry in bundle.get("entry", ()):
-        if entry.get("search", {}).get("mode") == "match":
-            return orjson.loads(orjson.dumps(entry["resource"]))
-    return None
-
-
 async def terminology_operation(ctx: RequestContext, type_: str, id_: str | None, op: str, body: object,
                                 params: list[tuple[str, str]]) -> Result:
     args = ops.inputs(params, body)
+    await refresh_stored_terminology(ctx.store)
     if type_ == "ConceptMap":
         cm = None
         if id_ is not None:
             cm = concept_map_by_id(id_) or await _stored(ctx, type_, id_)
-        url = args.get("url")
-        if cm is None and isinstance(url, str) and url and concept_map(url) is None:
-            cm = await _stored_by_url(ctx, url, "ConceptMap")
         return Result(body=translate(args, cm), status=200)
     if type_ == "ValueSet":
         instance = None
         if id_ is not None:
             instance = value_set_by_id(id_) or await _stored(ctx, type_, id_)
-        url = args.get("url") or args.get("context")
-        if instance is None and not isinstance(args.get("valueSet"), dict) and isinstance(url, str) and url \
-                and value_set(url) is None:
-            instance = await _stored_by_url(ctx, url)
         vs = ops.resolve_value_set(args, instance)
         if op == "$expand":
             return Result(body=ops.expand_operation(vs, args, instant(datetime.now(UTC))), status=200)

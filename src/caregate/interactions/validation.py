@@ -23,6 +23,7 @@ from caregate.fhir.validate import outcome, validate
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.read import read
 from caregate.interactions.resource_rules import check_id, check_type
+from caregate.interactions.stored_terminology import refresh_stored_terminology
 from caregate.interactions.structure_definitions import stored_profiles
 
 __all__ = ["MODES", "check_write", "validate_operation"]
@@ -55,6 +56,7 @@ async def check_write(ctx: RequestContext, resource: dict, where: str | None = N
     if mode == "off":
         return []
     rtype = str(resource.get("resourceType"))
+    await refresh_stored_terminology(ctx.store)  # bindings see stored CodeSystems and ValueSets
     stored = await stored_profiles(ctx, _profile_urls(resource, None))
     found = validate(resource, definitions=stored, profile_errors="warning" if mode == "lenient" else "error")
     issues = [_relocate(i, rtype, where) for i in found]
@@ -116,6 +118,7 @@ async def validate_operation(ctx: RequestContext, type_: str, id_: str | None, b
         resource = orjson.loads(stored.json) if stored is not None else None
     if not isinstance(resource, dict):
         raise incorrect("$validate needs a resource: the request body or a Parameters 'resource' parameter.")
+    await refresh_stored_terminology(ctx.store)
     issues = validate(resource, profile, definitions=await stored_profiles(ctx, _profile_urls(resource, profile)))
     rtype = resource.get("resourceType")
     if isinstance(rtype, str) and rtype != type_:

@@ -4,7 +4,9 @@ Loaded once, on first use, from `fhir/data/terminology.json.gz`. Code systems pu
 content (SNOMED CT, LOINC, dm+d, ...) are known by url and metadata only, so that an operation needing their
 concepts can say exactly that instead of "unknown".
 
-Content the user loads (a SNOMED CT release in the database) comes in through `provide`: a source for one
+CodeSystems, ValueSets and ConceptMaps stored on the server are layered over the shipped ones by
+`use_stored` (a stored resource wins over a shipped one with the same url). Content the user loads (a
+SNOMED CT release in the database) comes in through `provide`: a source for one
 code system url answers with an object shaped like `CodeSystem` when it has content, None when not, and
 wins over the shipped record. `generation()` changes whenever such content may have changed, so caches of
 expansions key on it.
@@ -14,14 +16,14 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 __all__ = ["CodeSystem", "bump_generation", "code_system", "code_system_by_id", "concept_map", "concept_map_by_id",
-           "concept_maps", "generation", "provide", "value_set", "value_set_by_id"]
+           "concept_maps", "from_resource", "generation", "provide", "use_stored", "value_set", "value_set_by_id"]
 
 SNOMED = "http://snomed.info/sct"
 _DATA = Path(__file__).resolve().parent.parent / "data" / "terminology.json.gz"
@@ -84,6 +86,7 @@ def _document() -> dict[str, Any]:
 
 
 _PROVIDERS: dict[str, Callable[[], Any]] = {}
+_STORED: dict[str, dict[str, Any]] = {"CodeSystem": {}, "ValueSet": {}, "ConceptMap": {}}
 _GENERATION = [0]
 
 
@@ -104,14 +107,58 @@ def generation() -> int:
     return _GENERATION[0]
 
 
+def from_resource(resource: dict[str, Any]) -> CodeSystem:
+    """A CodeSystem resource's concepts, with the hierarchy from nesting and from the `parent` / `subsumedBy`
+    properties (codesystem.html#hierarchy)."""
+    cs = CodeSystem(str(resource.get("url", "")).split("|", 1)[0],
+                    {k: resource[k] for k in ("id", "name", "title", "version") if isinstance(resource.get(k), str)},
+                    str(resource.get("content", "complete")))
+
+    def walk(concepts: object, parent: str | None) -> None:
+        for c in concepts if isinstance(concepts, list) else ():
+            code = c.get("code") if isinstance(c, dict) else None
+            if not isinstance(code, str):
+                continue
+            cs.display.setdefault(code, str(c.get("display", "")))
+            parents = list(cs.parents.get(code, ()))
+            more = [parent] if parent is not None else []
+            more += [p.get("valueCode") for p in c.get("property") or () if isinstance(p, dict)
+                     and p.get("code") in ("parent", "subsumedBy") and isinstance(p.get("valueCode"), str)]
+            for p in more:
+                if p not in parents:
+                    parents.append(p)
+                    cs.children.setdefault(p, []).append(code)
+            cs.parents[code] = tuple(parents)
+            walk(c.get("concept"), code)
+
+    walk(resource.get("concept"), None)
+    return cs
+
+
+def use_stored(resources: Iterable[dict[str, Any]]) -> None:
+    """Layer these stored CodeSystems, ValueSets and ConceptMaps over the shipped content, replacing the
+    stored layer used before."""
+    layer: dict[str, dict[str, Any]] = {"CodeSystem": {}, "ValueSet": {}, "ConceptMap": {}}
+    for r in resources:
+        kind, url = r.get("resourceType"), r.get("url")
+        if kind in layer and isinstance(url, str) and url:
+            layer[kind][url.split("|", 1)[0]] = from_resource(r) if kind == "CodeSystem" else r
+    _STORED.update(layer)
+    bump_generation()
+
+
 def code_system(url: str) -> CodeSystem | None:
-    """The code system with that canonical url (`|version` ignored): loaded content first, then shipped."""
+    """The code system with that canonical url (`|version` ignored): loaded content first, then stored, then
+    shipped."""
     url = url.split("|", 1)[0]
     source = _PROVIDERS.get(url)
     if source is not None:
         found = source()
         if found is not None:
             return found  # type: ignore[no-any-return]
+    stored = _STORED["CodeSystem"].get(url)
+    if stored is not None:
+        return stored  # type: ignore[no-any-return]
     return _shipped_code_system(url)
 
 
@@ -150,6 +197,9 @@ def value_set(url: str) -> dict[str, Any] | None:
     url = url.split("|", 1)[0]
     if url.startswith(SNOMED + "?fhir_vs"):
         return _implicit_snomed(url)
+    stored = _STORED["ValueSet"].get(url)
+    if stored is not None:
+        return dict(stored)
     rec = _document()["valuesets"].get(url)
     if rec is None:
         return None
@@ -173,8 +223,9 @@ def code_system_by_id(id_: str) -> CodeSystem | None:
 
 
 def concept_map(url: str) -> dict[str, Any] | None:
-    """A shipped ConceptMap resource by canonical url (`|version` ignored), or None."""
-    rec = _document().get("conceptmaps", {}).get(url.split("|", 1)[0])
+    """A stored or shipped ConceptMap resource by canonical url (`|version` ignored), or None."""
+    url = url.split("|", 1)[0]
+    rec = _STORED["ConceptMap"].get(url) or _document().get("conceptmaps", {}).get(url)
     return dict(rec) if rec is not None else None
 
 
@@ -184,5 +235,6 @@ def concept_map_by_id(id_: str) -> dict[str, Any] | None:
 
 
 def concept_maps() -> list[dict[str, Any]]:
-    """Every shipped ConceptMap, R4 base first, then UK Core."""
-    return list(_document().get("conceptmaps", {}).values())
+    """Every stored ConceptMap, then every shipped one (R4 base, then UK Core) no stored one replaces."""
+    stored = _STORED["ConceptMap"]
+    return [*stored.values(), *(cm for url, cm in _document().get("conceptmaps", {}).items() if url not in stored)]
