@@ -100,3 +100,17 @@ def test_unlabelled_json_passes_untouched() -> None:
                          policy=default_policy())
     plain = Stored("Patient", "p", 1, "2024-01-01T00:00:00Z", False, b'{"resourceType":"Patient","id":"p"}')
     assert redact(ctx, plain) is plain
+
+
+async def test_a_redacting_label_withholds_resources_of_other_types(secured: Secured) -> None:  # noqa: F811
+    doctor = await _setup(secured)
+    restricted = {**CAROL_OBS, "id": "c2", "meta": {"security": [{"system": CONFIDENTIALITY, "code": "R"}]}}
+    assert (await secured.client.put("/fhir/Observation/c2", json=restricted,
+                                     headers=secured.headers("system/*.cruds"))).status_code == 201
+    assert (await secured.client.get("/fhir/Observation/c2", headers=doctor)).status_code == 404
+    r = await secured.client.get("/fhir/Observation?subject=Patient/carol&_include=Observation:subject",
+                                 headers=doctor)
+    assert r.json()["total"] == 1
+    assert sorted(e["resource"]["id"] for e in r.json()["entry"]) == ["c1", "carol"]
+    backend = secured.headers("system/*.rs")
+    assert (await secured.client.get("/fhir/Observation/c2", headers=backend)).status_code == 200

@@ -27,7 +27,7 @@ LABELLED = [
     {"resourceType": "Patient", "id": "alice", "name": [{"family": "Ashby"}],
      "generalPractitioner": [{"reference": "Practitioner/drwho"}]},  # drwho's registered patient: a relationship
     _obs("psy", "psy-note", (ACT_CODE, "PSY")),
-    _obs("hiv", "hiv-test", (ACT_CODE, "HIV"), (CONFIDENTIALITY, "R")),
+    _obs("hiv", "hiv-test", (ACT_CODE, "HIV"), (CONFIDENTIALITY, "N")),
     _obs("vr", "very-restricted", (CONFIDENTIALITY, "V")),
     _obs("plain", "plain", (CONFIDENTIALITY, "N")),
 ]

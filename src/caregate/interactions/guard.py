@@ -114,7 +114,7 @@ def refused(ctx: RequestContext) -> str | None:
     return ctx.purpose if ctx.purpose in SECONDARY else None
 
 
-def hidden(ctx: RequestContext) -> tuple[tuple[str, str], ...]:
+def hidden(ctx: RequestContext) -> tuple[tuple[str, ...], ...]:
     """The security labels whose resources this request may not reach (policy/rules.py), withheld in SQL as if
     they did not exist; break-glass lifts all but the absolute ones."""
     return ctx.policy.sight(ctx.actor, ctx.purpose).hidden if ctx.policy is not None else ()

@@ -83,10 +83,11 @@ class Role:
 
 @dataclass(frozen=True, slots=True)
 class Sight:
-    """What one actor may see for one purpose: labels whose resources are withheld (as (system, code) pairs,
-    for SQL), and per label the elements to redact by type."""
+    """What one actor may see for one purpose: labels whose resources are withheld, for SQL, as (system, code)
+    or (system, code, type...) when the label is redacted in those types and withheld in every other; and per
+    label the elements to redact by type."""
 
-    hidden: tuple[tuple[str, str], ...] = ()
+    hidden: tuple[tuple[str, ...], ...] = ()
     redact: tuple[tuple[tuple[str, str], dict[str, tuple[str, ...]]], ...] = ()
 
 
@@ -168,6 +169,7 @@ class Policy:
                     continue
                 if label.redact:
                     redact.append(((label.system, label.code), label.redact))
+                    hidden.append((label.system, label.code, *sorted(label.redact)))
                 else:
                     hidden.append((label.system, label.code))
             self._memo[key] = Sight(tuple(hidden), tuple(redact)) if hidden or redact else EVERYTHING

@@ -36,13 +36,15 @@ def role_steps(policy: Policy, actor: Actor, type_: str, letter: str, purpose: s
 def label_steps(policy: Policy, actor: Actor, purpose: str) -> list[str]:
     sight = policy.sight(actor, purpose)
     steps = []
-    if sight.hidden:
-        codes = ", ".join(code for _system, code in sight.hidden)
+    withheld = [code for _system, code, *types in sight.hidden if not types]
+    if withheld:
+        codes = ", ".join(withheld)
         steps.append(f"Sensitivity: resources labelled {codes} are withheld (reads answer 404; searches, totals "
                      "and includes leave them out).")
     for (_system, code), elements in sight.redact:
         what = "; ".join(f"{t}: {', '.join(e)}" for t, e in elements.items())
-        steps.append(f"Sensitivity: resources labelled {code} are returned without {what}, marked REDACTED.")
+        steps.append(f"Sensitivity: resources labelled {code} are returned without {what}, marked REDACTED "
+                     "(of other types, withheld).")
     if not sight.hidden and not sight.redact:
         steps.append("Sensitivity: no label withholds or redacts anything for this request.")
     if purpose == BREAK_GLASS:

@@ -141,7 +141,7 @@ class SearchQuery:
     confine: str | None = None  # a patient id: every resource reached must be in that patient's compartment
     refused: str | None = None  # a purpose of use: resources of patients who refused it (opt-out) are unreachable
     viewer: Viewer | None = None  # a member of staff: only patients they are related to (and may see) are reached
-    hidden: tuple[tuple[str, str], ...] = ()  # security labels (system, code) whose resources are unreachable
+    hidden: tuple[tuple[str, ...], ...] = ()  # security labels whose resources are unreachable (Sight.hidden)
 
     @property
     def count_only(self) -> bool:

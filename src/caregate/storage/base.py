@@ -73,7 +73,7 @@ class HistoryQuery:
     confine: str | None = None  # a patient id: only resources now in that patient's compartment
     refused: str | None = None  # a purpose of use: no versions of patients who now refuse it (opt-out)
     viewer: Viewer | None = None  # a member of staff: no versions of patients now outside their reach
-    hidden: tuple[tuple[str, str], ...] = ()  # security labels (system, code): no versions now carrying one
+    hidden: tuple[tuple[str, ...], ...] = ()  # security labels: no versions now carrying one (Sight.hidden)
 
 
 @dataclass(frozen=True, slots=True)

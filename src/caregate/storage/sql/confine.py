@@ -62,11 +62,11 @@ class Reach:
     patient: str | None = None
     refused: str | None = None
     viewer: Viewer | None = None
-    hidden: tuple[tuple[str, str], ...] = ()  # security labels (system, code) whose resources are withheld
+    hidden: tuple[tuple[str, ...], ...] = ()  # security labels whose resources are withheld (security_labels)
 
 
 def reach_of(patient: str | None, refused: str | None, viewer: Viewer | None = None,
-             hidden: tuple[tuple[str, str], ...] = ()) -> Reach | None:
+             hidden: tuple[tuple[str, ...], ...] = ()) -> Reach | None:
     if viewer is not None and not viewer.kinds and not viewer.consent:
         viewer = None
     if patient is None and refused is None and viewer is None and not hidden:

@@ -10,10 +10,20 @@ from __future__ import annotations
 from caregate.storage.sql.keys import param_key
 
 
-def outside_labels_sql(labels: tuple[tuple[str, str], ...], args: list, alias: str = "r") -> str:
-    """A condition true only for rows carrying none of `labels` ((system, code) pairs) in meta.security."""
-    if not labels:
-        return "1 = 1"
+def outside_labels_sql(labels: tuple[tuple[str, ...], ...], args: list, alias: str = "r") -> str:
+    """A condition true only for rows carrying none of `labels` in meta.security: each is (system, code), or
+    (system, code, type...) for a label that rows of those types may carry (they are redacted instead)."""
+    plain = [(s, c) for s, c, *types in labels if not types]
+    parts = [_none_of(plain, args, alias)] if plain else []
+    for system, code, *types in labels:
+        if types:
+            args += types
+            parts.append(f"({alias}.type IN ({', '.join('?' * len(types))}) OR "
+                         f"{_none_of([(system, code)], args, alias)})")
+    return " AND ".join(parts) or "1 = 1"
+
+
+def _none_of(labels: list[tuple[str, str]], args: list, alias: str) -> str:
     args.append(param_key("Resource", "_security"))
     for system, code in labels:
         args += [system, code]
