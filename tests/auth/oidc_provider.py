@@ -45,6 +45,8 @@ class OidcProvider:
         self.authorize_requests: list[dict] = []
         self.access_tokens: set[str] = set()
         self.tamper: str | None = None
+        self.deny = False  # the person does not sign in: the browser goes back with error=access_denied
+        self.claimed_issuer: str | None = None  # what discovery says the issuer is, when not the truth
         self.codes: dict[str, dict] = {}
         self.seen_jti: set[str] = set()
         self.token_requests: list[dict] = []  # what the relying party sent (assertions verified), for asserting
@@ -73,7 +75,8 @@ class OidcProvider:
         self.thread.join(10)
 
     async def discovery(self, request: Request) -> JSONResponse:
-        return JSONResponse({"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
+        return JSONResponse({"issuer": self.claimed_issuer or self.issuer,
+                             "authorization_endpoint": f"{self.issuer}/authorize",
                              "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
                              "userinfo_endpoint": f"{self.issuer}/userinfo",
                              "response_types_supported": ["code"], "subject_types_supported": ["public"],
@@ -91,6 +94,9 @@ class OidcProvider:
             return PlainTextResponse("unknown client", 400)
         if q.get("code_challenge_method") != "S256" or not q.get("code_challenge") or not q.get("nonce"):
             return PlainTextResponse("PKCE and nonce are required", 400)
+        if self.deny:
+            query = urlencode({"error": "access_denied", "state": q.get("state", "")})
+            return RedirectResponse(f"{q['redirect_uri']}?{query}", 302)
         code = secrets.token_urlsafe(16)
         self.codes[code] = {"nonce": q["nonce"], "challenge": q["code_challenge"], "redirect_uri": q["redirect_uri"]}
         return RedirectResponse(f"{q['redirect_uri']}?{urlencode({'code': code, 'state': q.get('state', '')})}", 302)

@@ -211,6 +211,27 @@ async def test_an_nhs_number_with_no_record_here_is_a_clear_page(federated: Fede
     assert page.status_code == 403 and "did not tell this server your NHS number" in page.text
 
 
+async def test_a_person_who_does_not_sign_in_at_the_provider_gets_a_page(federated: Federated) -> None:
+    federated.patients.deny = True
+    _, challenge = pkce()
+    page = await through_provider(federated.client, federated.patients, "nhs-login", SCOPE, challenge)
+    assert page.status_code == 401 and "NHS login did not sign you in" in page.text
+
+
+async def test_an_unreachable_or_inconsistent_provider_is_a_page(federated: Federated) -> None:
+    _, challenge = pkce()
+    page = await federated.client.get(url("/auth/authorize", authorize_params(SCOPE, challenge)))
+    form = {**hidden_fields(page.text), "provider": "cis2"}
+    federated.staff.claimed_issuer = "https://elsewhere.example"
+    inconsistent = await federated.client.post("/auth/federation/start", data=form)
+    assert inconsistent.status_code == 502 and "names another issuer" in inconsistent.text
+    federated.staff.__exit__()
+    gone = await federated.client.post("/auth/federation/start", data=form)
+    assert gone.status_code == 502 and "could not be reached" in gone.text
+    unknown = await federated.client.post("/auth/federation/start", data={**form, "provider": "elsewhere"})
+    assert unknown.status_code == 400 and "not one this server trusts" in unknown.text
+
+
 async def test_the_callback_works_once_and_only_in_the_browser_that_started(federated: Federated) -> None:
     federated.patients.claims = {"nhs_number": NHS_NUMBER}
     _, challenge = pkce()
