@@ -12,6 +12,28 @@ def access() -> None:
     """Inspect access decisions."""
 
 
+def _record_steps(database: str | None, actor: object, purpose: str, method: str, path: str) -> tuple[list[str], bool]:
+    import asyncio
+
+    from caregate.config import Settings
+    from caregate.interactions.access_facts import patient_steps
+    from caregate.policy.explain import interaction_of
+    from caregate.search.registry import default_registry
+    from caregate.storage import open_store
+
+    type_, interaction = interaction_of(method, path)
+
+    async def run() -> tuple[list[str], bool]:
+        store = open_store(Settings.from_env(database_url=database).database_url)
+        try:
+            return await patient_steps(store, default_registry(), actor, purpose, type_,  # type: ignore[arg-type]
+                                       interaction, path)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
 @access.command("explain")
 @click.option("--user", required=True, help="The user asking (as added with `caregate users add`).")
 @click.option("--request", "request", required=True, metavar='"METHOD PATH"',
@@ -45,10 +67,15 @@ def access_explain(user: str, request: str, purpose: str | None, reason: str | N
     scope = scope or ("patient/*.rs" if person.patient else "user/*.rs")
     try:
         actor = Actor.from_scope_string(person.name, "explain", scope, patient=person.patient,
-                                        fhir_user=person.fhir_user, roles=person.roles)
+                                        fhir_user=person.fhir_user, roles=person.roles, org=person.org)
     except ScopeError as exc:
         raise click.BadParameter(str(exc), param_hint="--scope") from None
     result = explain(actor, method, path.strip(), purpose, reason, rules)
+    if result.allowed:  # which relationship and Consent rule decide, from the record itself
+        steps, hidden = _record_steps(database, actor, purpose or "TREAT", method, path.strip())
+        result.steps += steps
+        if hidden:
+            result.deny("the resource is out of this user's reach (answered 404, as if it did not exist).")
     click.echo(f"{method.upper()} {path.strip()} by {user} (roles: {', '.join(person.roles) or 'none'}; "
                f"scopes: {scope})")
     for step in result.steps:
