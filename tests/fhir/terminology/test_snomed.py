@@ -147,3 +147,24 @@ def test_without_a_release_snomed_still_says_not_loaded(database_url: str) -> No
         assert cs is not None and not cs.complete
     finally:
         snomed.uninstall()
+
+
+def test_value_set_validate_code_asks_the_database(loaded: str) -> None:
+    from caregate.fhir.terminology.operations import validate_code_vs
+
+    assert _params(validate_code_vs(_is_a(HEART), {"system": SCT, "code": CHEST})) == {
+        "result": True, "display": "Cardiopulmonary disease"}
+    assert _params(validate_code_vs(_is_a(HEART), {"system": SCT, "code": ASTHMA}))["result"] is False
+    assert _params(validate_code_vs(_is_a(HEART), {"system": "http://example.org", "code": MI}))["result"] is False
+    wrong = _params(validate_code_vs(_is_a(HEART), {"coding": {"system": SCT, "code": MI, "display": "Asthma"}}))
+    assert wrong["result"] is False and wrong["display"] == "Myocardial infarction"
+
+
+def test_a_large_expansion_needs_count(loaded: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from caregate.fhir.terminology import operations
+
+    monkeypatch.setattr(operations, "MAX_EXPANSION", 5)
+    with pytest.raises(FhirError) as err:
+        expand_operation(_is_a(ROOT), {}, "x")
+    assert err.value.code == "too-costly" and "11 concepts" in str(err.value)
+    assert len(_codes(expand_operation(_is_a(ROOT), {"count": "5"}, "x"))) == 5

@@ -10,6 +10,7 @@ shipped (SNOMED CT) is 422 saying so, a missing or malformed parameter is 400.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -98,10 +99,9 @@ def _matches(words: list[str], concept: Concept) -> bool:
     return all(any(d.startswith(w) for d in own) for w in words)
 
 
-def _database_page(vs: dict[str, Any], text: object, offset: int,
-                   count: int | None) -> tuple[int, list[Concept]] | None:
-    """Total and page straight from loaded content (SNOMED CT) when the ValueSet is one filtered include of
-    it: the database filters, counts and pages instead of every concept coming through Python."""
+def _database_include(vs: dict[str, Any]) -> tuple[Any, str, list[dict[str, Any]]] | None:
+    """(code system, url, filters) when the ValueSet is one filtered include of loaded content (SNOMED CT),
+    which its database can filter, count, page and test membership of without listing every concept."""
     compose = vs.get("compose")
     if not isinstance(compose, dict) or compose.get("exclude") or len(compose.get("include") or ()) != 1:
         return None
@@ -112,8 +112,18 @@ def _database_page(vs: dict[str, Any], text: object, offset: int,
     cs = code_system(system)
     if cs is None or not cs.complete or not hasattr(cs, "page"):
         return None
+    return cs, system, list(inc.get("filter") or [])
+
+
+def _database_page(vs: dict[str, Any], text: object, offset: int,
+                   count: int | None) -> tuple[int, list[Concept]] | None:
+    """Total and page straight from loaded content, when `_database_include` allows."""
+    direct = _database_include(vs)
+    if direct is None:
+        return None
+    cs, system, filters = direct
     try:
-        total, rows = cs.page(inc.get("filter") or [], text if isinstance(text, str) else None, offset, count)
+        total, rows = cs.page(filters, text if isinstance(text, str) else None, offset, count)
     except NotExpandable as exc:
         raise FhirError("invalid", f"The ValueSet {vs.get('url', '')} cannot be expanded: {exc}.",
                         code="not-supported") from None
@@ -121,6 +131,29 @@ def _database_page(vs: dict[str, Any], text: object, offset: int,
         raise FhirError("invalid", f"The ValueSet {vs.get('url', '')} has {total} concepts: ask for a page "
                         "with 'count' (and 'offset'), or narrow it with 'filter'.", ("count",), code="too-costly")
     return total, [(system, code, display) for code, display in rows]
+
+
+def _membership(vs: dict[str, Any]) -> Callable[[str | None, str], list[tuple[str, str]]]:
+    """A function (system, code) -> [(system, display)] of the ValueSet's concepts with that code."""
+    direct = _database_include(vs)
+    if direct is not None:
+        cs, url, filters = direct
+
+        def ask(system: str | None, code: str) -> list[tuple[str, str]]:
+            if system not in (None, url):
+                return []
+            try:
+                _, rows = cs.page([*filters, {"property": "concept", "op": "=", "value": code}], None, 0, 1)
+            except NotExpandable as exc:
+                raise FhirError("invalid", f"The ValueSet {vs.get('url', '')} cannot be expanded: {exc}.",
+                                code="not-supported") from None
+            return [(url, d) for _, d in rows]
+
+        return ask
+    index: dict[str, list[tuple[str, str]]] = {}
+    for s, c, d in _concepts(vs):
+        index.setdefault(c, []).append((s, d))
+    return lambda system, code: [(s, d) for s, d in index.get(code, ()) if system is None or s == system]
 
 
 def expand_operation(vs: dict[str, Any], args: Inputs, timestamp: str) -> dict[str, Any]:
@@ -187,9 +220,9 @@ def validate_code_vs(vs: dict[str, Any], args: Inputs) -> dict[str, Any]:
     candidates = _coded(args)
     if not candidates:
         raise incorrect("$validate-code needs 'code' (with 'system'), 'coding' or 'codeableConcept'.", "code")
-    index = {(s, c): d for s, c, d in _concepts(vs)}
+    find = _membership(vs)
     for system, code, display in candidates:
-        found = [(s, d) for (s, c), d in index.items() if c == code and (system is None or s == system)]
+        found = find(system, code)
         if found:
             right = found[0][1]
             if display and right and display != right:
