@@ -87,11 +87,15 @@ async def patient_of_request(store: ResourceStore, registry: Registry, type_: st
 
 
 async def patient_steps(store: ResourceStore, registry: Registry, actor: Actor, purpose: str, type_: str | None,
-                        interaction: str, path: str) -> tuple[list[str], bool]:
+                        interaction: str, path: str, kinds: frozenset[str] | None = None) -> tuple[list[str], bool]:
     """Plain-words steps naming the relationship and the Consent rules that decide this request, and whether
-    they put the named resource out of reach (answered 404)."""
+    they put the named resource out of reach (answered 404). `kinds`: the relationship kinds that count for
+    the actor's roles (default: all those in force)."""
+    kinds = kinds_in_force() if kinds is None else kinds
     related, consent = needs_relationship(actor, purpose), bound_by_consent(actor, purpose)
     steps = [] if related else [f"Relationship: {why_not_needed(actor, purpose)}"]
+    if related and not kinds:
+        related, steps = False, ["Relationship: the user's roles need no relationship with the patient."]
     if not (related or consent):
         return [*steps, f"Consent: {consent_explained(actor, purpose)}"], False
     patient = await patient_of_request(store, registry, type_, path)
@@ -106,14 +110,14 @@ async def patient_steps(store: ResourceStore, registry: Registry, actor: Actor, 
     orgs = await _org_ids(store, registry, actor.org)
     if related:
         found = None
-        for kind in sorted(kinds_in_force()):
+        for kind in sorted(kinds):
             found = await _relationship(store, registry, kind, patient, _refs(actor), orgs)
             if found is not None:
                 steps.append(f"Relationship with Patient/{patient}: {DESCRIPTIONS[kind]} ({found.type}/{found.id}).")
                 break
         if found is None:
             hidden = True
-            steps.append(f"No relationship with Patient/{patient} (none of: {', '.join(sorted(kinds_in_force()))}): "
+            steps.append(f"No relationship with Patient/{patient} (none of: {', '.join(sorted(kinds))}): "
                          "their data answers 404 as if absent, and searches leave it out.")
     if consent:
         resource = None
