@@ -81,6 +81,7 @@ def medication_request(
         "quantity": {"value": drug.quantity(), **unit},
         "expectedSupplyDuration": {"value": drug.supply_days, "unit": "days", "system": UCUM, "code": "d"},
     }
+    resource["substitution"] = {"allowedBoolean": True}  # UKCore-MedicationRequest requires it (min 1)
     return resource
 
 
