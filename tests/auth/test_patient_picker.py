@@ -78,3 +78,13 @@ async def test_a_patient_user_never_reaches_the_picker(secured: Secured) -> None
     assert "Allow access?" in consent.text
     tried = await secured.client.post("/auth/pick", data={**hidden_fields(consent.text), "patient": "bob"})
     assert tried.status_code == 400
+
+
+async def test_too_many_matches_are_capped_and_the_person_asked_to_narrow(secured: Secured) -> None:
+    picker, _ = await _picker(secured)
+    await secured.app.app.fhir.store.transact([Write("update", "Patient", f"smith{i}", {
+        "resourceType": "Patient", "id": f"smith{i}", "name": [{"family": "Smith", "given": [f"Sam{i}"]}]})
+        for i in range(21)])
+    found = await secured.client.post("/auth/pick", data={**hidden_fields(picker.text), "q": "Smith"})
+    assert "More than 20 patients found" in found.text and "Only the first 20 are shown" in found.text
+    assert found.text.count('name="patient"') == 20

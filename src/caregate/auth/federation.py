@@ -271,11 +271,11 @@ class RelyingParty:
         audiences = aud if isinstance(aud, list) else [aud]
         if provider.client_id not in audiences or (len(audiences) > 1 and claims.get("azp") != provider.client_id):
             raise FederationError(f"The answer from {provider.title} was meant for another service.", 401)
-        exp = claims.get("exp")
-        if not isinstance(exp, int) or exp + LEEWAY < now:
+        exp = claims.get("exp")  # a NumericDate: seconds, perhaps with a fraction (RFC 7519 section 2)
+        if not _numeric(exp) or exp + LEEWAY < now:
             raise FederationError(f"The answer from {provider.title} has expired; start again.", 401)
         iat = claims.get("iat")
-        if isinstance(iat, int) and iat - LEEWAY > now:
+        if _numeric(iat) and iat - LEEWAY > now:
             raise FederationError(f"The answer from {provider.title} is dated in the future.", 401)
         if not nonce or not isinstance(claims.get("nonce"), str) or not secrets.compare_digest(claims["nonce"], nonce):
             raise FederationError(f"The answer from {provider.title} does not belong to this sign-in (nonce); "
@@ -369,6 +369,10 @@ def _roles(value: object) -> tuple[tuple[str, ...], str | None]:
             if org is None and isinstance(item.get("org_code"), str):
                 org = item["org_code"]
     return tuple(dict.fromkeys(roles)), org
+
+
+def _numeric(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _get_json(url: str, provider: Provider) -> dict:

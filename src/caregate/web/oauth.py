@@ -22,7 +22,7 @@ from caregate.auth.users import SignInRefused
 from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore
 from caregate.web.federation import START_PATH, FederationWeb
-from caregate.web.record_lookup import RecordLookup
+from caregate.web.record_lookup import PICK_LIMIT, RecordLookup
 from caregate.web.signin_pages import code_page, consent_page, error_page, picker_page, sign_in_page
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -177,7 +177,8 @@ class OAuthWeb:
         query = form.get("q", "").strip()
         if not query:
             return _page(picker_page(ticket, error="Enter a name or an NHS number."), 400)
-        return _page(picker_page(ticket, query, await self.lookup.find_patients(query)))
+        found = await self.lookup.find_patients(query, PICK_LIMIT + 1)
+        return _page(picker_page(ticket, query, found[:PICK_LIMIT], more=len(found) > PICK_LIMIT))
 
     async def _federated(self, request: Request, path: str, method: str) -> Response:
         if self.federation is None:

@@ -57,8 +57,9 @@ class RecordLookup:
         return ", ".join(x for x in (choice.name, f"born {choice.birth_date}" if choice.birth_date else "",
                                      f"NHS number {choice.nhs_number}" if choice.nhs_number else "") if x)
 
-    async def find_patients(self, text: str) -> list[PatientChoice]:
-        """Patients whose NHS number is the text (ten digits, spaces allowed) or whose name starts with it."""
+    async def find_patients(self, text: str, limit: int = PICK_LIMIT) -> list[PatientChoice]:
+        """Patients whose NHS number is the text (ten digits, spaces allowed) or whose name starts with it; at
+        most `limit` of them."""
         text = text.strip()
         if not text:
             return []
@@ -66,7 +67,7 @@ class RecordLookup:
             params = [("identifier", f"{NHS_NUMBER}|{text.replace(' ', '')}")]
         else:
             params = [("name", _escape(text))]
-        page = await self._search("Patient", params, PICK_LIMIT)
+        page = await self._search("Patient", params, limit)
         return [_choice(orjson.loads(s.json)) for s in page.items if s.json]
 
     async def _ids(self, type_: str, params: list[tuple[str, str]], limit: int) -> list[str]:

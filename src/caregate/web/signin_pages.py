@@ -75,9 +75,11 @@ def sign_in_page(params: dict[str, str], app_name: str, error: str | None = None
     return page("Sign in", body)
 
 
-def picker_page(ticket: str, query: str = "", results: list | None = None, error: str | None = None) -> str:
+def picker_page(ticket: str, query: str = "", results: list | None = None, error: str | None = None,
+                more: bool = False) -> str:
     """For a member of staff whose app asks for a patient context no EHR launch gave: find the patient by name
-    or NHS number, then choose them. `results` are `PatientChoice`s (None before any search)."""
+    or NHS number, then choose them. `results` are `PatientChoice`s (None before any search); `more`: others
+    match too, so the person should narrow the search."""
     alert = (f'<div class="error" role="alert" id="error-summary"><h2>There is a problem</h2><p>{escape(error)}</p>'
              "</div>") if error else ""
     ticket_field = f'<input type="hidden" name="ticket" value="{escape(ticket)}">'
@@ -88,7 +90,10 @@ def picker_page(ticket: str, query: str = "", results: list | None = None, error
             f'<button type="submit">Search</button></form>')
     if results is not None:
         count = len(results)
-        body += (f'<h2 id="results" role="status">{count} patient{"" if count == 1 else "s"} found</h2>')
+        found = f"More than {count} patients found" if more else f'{count} patient{"" if count == 1 else "s"} found'
+        body += f'<h2 id="results" role="status">{found}</h2>'
+        if more:
+            body += f"<p>Only the first {count} are shown: add more of the name, or search by NHS number.</p>"
         if results:
             body += '<ul aria-labelledby="results">'
             for r in results:
