@@ -21,7 +21,7 @@ from caregate.fhir.validate.compiled import Discriminator, Profile, Rule, compil
 from caregate.fhir.validate.invariants import run_constraint
 from caregate.fhir.validate.model import type_info
 from caregate.fhir.validate.structures import CORE, Definitions
-from caregate.fhir.validate.walker import Run, _matches, _reference
+from caregate.fhir.validate.walker import Run, check_reference, matches_pattern
 
 __all__ = ["check_profile"]
 
@@ -115,7 +115,7 @@ def _item(check: _Check, rule: Rule, item: Item, parent: Node) -> None:
     else:
         if rule.fixed is not None and value != rule.fixed:
             check.error("value", f"{rule.path} must be exactly {rule.fixed!r}, not {value!r}.", where)
-        if rule.pattern is not None and not _matches(value, rule.pattern):
+        if rule.pattern is not None and not matches_pattern(value, rule.pattern):
             check.error("value", f"{rule.path} must match the pattern {rule.pattern!r}.", where)
         if rule.binding is not None and code is not None:
             check_binding(rule.binding, code, value, where, report)
@@ -123,7 +123,7 @@ def _item(check: _Check, rule: Rule, item: Item, parent: Node) -> None:
         if rule.types is not None and code is not None:
             profiles, targets = rule.types[code]
             if code == "Reference" and targets and value.__class__ is dict:
-                _reference(check.run, value, targets, where, parent)
+                check_reference(check.run, value, targets, where, parent)
             if profiles and code != "Extension" and value.__class__ is dict:
                 _type_profile(check, value, profiles, where, node)
         _constraints(check, rule, node, where)
@@ -203,7 +203,7 @@ def _meets(check: _Check, d: Discriminator, item: Item) -> bool:
     value, code = item[0], item[1]
     if d.kind in ("value", "pattern"):
         expected = d.expected
-        return any(v == expected or (expected.__class__ in (dict, list) and _matches(v, expected))
+        return any(v == expected or (expected.__class__ in (dict, list) and matches_pattern(v, expected))
                    for v in _at(value, d.path))
     if d.kind == "type":
         if not d.path:

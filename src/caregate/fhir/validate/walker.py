@@ -20,7 +20,7 @@ from caregate.fhir.validate.invariants import run_constraint
 from caregate.fhir.validate.model import ElementDef, Shape, TypeRef, element_shape, shape, type_info
 from caregate.fhir.validate.primitives import PRIMITIVES
 
-__all__ = ["Run", "validate_resource"]
+__all__ = ["Run", "check_reference", "matches_pattern", "validate_resource"]
 
 _ELEMENT = "Element"
 _REFERENCE = re.compile(
@@ -229,14 +229,14 @@ def _item(run: Run, value: Any, ed: ElementDef, tref: TypeRef, where: str, paren
         elif code == "Attachment":
             rules.attachment(value, where, report)
         elif code == "Reference" and tref.targets:
-            _reference(run, value, tref.targets, where, parent)
+            check_reference(run, value, tref.targets, where, parent)
         elif code == "Identifier":
             uk.check_identifier(value, where, report)
     if ed.binding is not None:
         check_binding(ed.binding, code, value, where, report)
     if ed.fixed is not None and value != ed.fixed:
         report("error", "value", f"{ed.path} must be exactly {ed.fixed!r}.", where)
-    if ed.pattern is not None and not _matches(value, ed.pattern):
+    if ed.pattern is not None and not matches_pattern(value, ed.pattern):
         report("error", "value", f"{ed.path} must match the pattern {ed.pattern!r}.", where)
     if ed.constraints and run.root is not None:
         for c in ed.constraints:
@@ -259,7 +259,7 @@ def _extension(run: Run, ext: dict, where: str) -> None:
                    "not both.", where)
 
 
-def _reference(run: Run, ref: dict, targets: tuple[str, ...], where: str, parent: Node) -> None:
+def check_reference(run: Run, ref: dict, targets: tuple[str, ...], where: str, parent: Node) -> None:
     """The type named by a reference (or of the contained resource it points to) must be an allowed target."""
     if "Resource" in targets:
         return
@@ -297,11 +297,11 @@ def _contained_type(node: Node | None, id_: str) -> str | None:
     return None
 
 
-def _matches(value: Any, pattern: Any) -> bool:
+def matches_pattern(value: Any, pattern: Any) -> bool:
     """Pattern matching (elementdefinition-definitions.html#ElementDefinition.pattern_x_): every property of
     the pattern is in the value; every item of a pattern array matches some item of the value's."""
     if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(_matches(value.get(k), v) for k, v in pattern.items())
+        return isinstance(value, dict) and all(matches_pattern(value.get(k), v) for k, v in pattern.items())
     if isinstance(pattern, list):
-        return isinstance(value, list) and all(any(_matches(v, p) for v in value) for p in pattern)
+        return isinstance(value, list) and all(any(matches_pattern(v, p) for v in value) for p in pattern)
     return value == pattern
