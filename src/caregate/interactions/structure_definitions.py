@@ -63,7 +63,12 @@ async def search_definitions(ctx: RequestContext, params: list[tuple[str, str]])
 
 
 async def _stored(ctx: RequestContext, url: str) -> dict[str, Any] | None:
-    bundle = (await search(ctx, TYPE, [("url", url), ("_count", "1")])).body or {}
+    try:
+        bundle = (await search(ctx, TYPE, [("url", url), ("_count", "1")])).body or {}
+    except FhirError as exc:
+        if exc.category == "forbidden":  # a user who may not read profiles: the profile is unknown to them
+            return None
+        raise
     for entry in bundle.get("entry", ()):
         if entry.get("search", {}).get("mode") == "match":
             resource = orjson.loads(orjson.dumps(entry["resource"]))  # stored resources come as JSON fragments
