@@ -141,6 +141,12 @@ def load_release(database_url: str, folder: Path, progress: Progress | None = No
             conn.commit()
         else:
             w.execute("COMMIT")
+        if postgres:
+            conn.autocommit = True  # VACUUM runs outside a transaction
+        for table in ("snomed_concept", "snomed_isa", "snomed_closure", "snomed_word"):
+            # fresh statistics, so the planner drives filters from the right index; on PostgreSQL also the
+            # visibility map, so closure and word lookups stay index-only
+            w.execute(f"VACUUM (ANALYZE) {table}" if postgres else f"ANALYZE {table}")
     except BaseException:
         if postgres:
             conn.rollback()
