@@ -64,3 +64,11 @@ async def test_operations_over_http(loaded: httpx.AsyncClient) -> None:
     r = await loaded.get("/fhir/ValueSet/$validate-code", params={"url": f"{SCT}?fhir_vs=isa/{HEART}",
                                                                    "system": SCT, "code": ASTHMA})
     assert r.json()["parameter"][0] == {"name": "result", "valueBoolean": False}
+
+
+async def test_token_below_too_wide_a_concept_is_refused(loaded: httpx.AsyncClient,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(snomed, "MAX_LISTED", 3)
+    r = await loaded.get("/fhir/Condition", params={"code:below": f"{SCT}|{FINDING}"})
+    assert r.status_code == 422 and r.json()["issue"][0]["code"] == "too-costly"
+    assert (await loaded.get("/fhir/Condition", params={"code:below": f"{SCT}|{MI}"})).status_code == 200

@@ -27,12 +27,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from caregate.errors import FhirError
 from caregate.fhir.terminology.content import bump_generation, provide
 from caregate.fhir.terminology.expand import NotExpandable
 
 __all__ = ["SYSTEM", "SnomedContent", "install", "uninstall", "words"]
 
 SYSTEM = "http://snomed.info/sct"
+MAX_LISTED = 10_000  # descendants handed out as a list (token :below); SQLite takes at most 32,766 parameters
 _RECHECK_SECONDS = 5.0
 
 _COMMON = (
@@ -203,9 +205,17 @@ class SnomedContent:
 
     # -- the CodeSystem shape --------------------------------------------------------------------------------
     def descendants(self, code: str) -> list[str]:
+        """Every concept below `code`; more than MAX_LISTED is refused (422 too-costly) rather than handed to a
+        search as a list no database takes as parameters."""
         key = _code(code)
-        return [str(r[0]) for r in self.all(
-            "SELECT descendant FROM snomed_closure WHERE ancestor = ? ORDER BY descendant", (key,))] if key else []
+        if key is None:
+            return []
+        rows = self.all("SELECT descendant FROM snomed_closure WHERE ancestor = ? ORDER BY descendant LIMIT ?",
+                        (key, MAX_LISTED + 1))
+        if len(rows) > MAX_LISTED:
+            raise FhirError("invalid", f"{code} has more than {MAX_LISTED:,} concepts below it in SNOMED CT: too "
+                            "many to search by; use a more specific concept.", code="too-costly")
+        return [str(r[0]) for r in rows]
 
     def ancestors(self, code: str) -> list[str]:
         key = _code(code)
