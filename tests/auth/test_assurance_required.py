@@ -11,7 +11,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from caregate.auth.assurance import minimum_proofing, vector_of_trust
+from caregate.auth.assurance import authentication_level, minimum_proofing, vector_of_trust
 from caregate.auth.service import AuthService
 from tests.auth.conftest import BASE, FHIR, PASSWORD, RECORDS, REDIRECT
 from tests.auth.flow import authorize_params, pkce, redirect_query, sign_in, url
@@ -89,6 +89,7 @@ async def test_local_sign_in_tokens_carry_the_vector_of_trust(strict) -> None:
     tokens = r.json()
     access, id_token = _claims(tokens["access_token"]), _claims(tokens["id_token"])
     assert access["vot"] == "P9.Cp" and access["identity_proofing_level"] == "P9"
+    assert access["authentication_assurance_level"] == "1" and id_token["authentication_assurance_level"] == "1"
     assert id_token["vot"] == "P9.Cp" and id_token["identity_proofing_level"] == "P9" and id_token["amr"] == ["pwd"]
     reading = await client.get("/fhir/Patient/alice", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert reading.status_code == 200
@@ -97,12 +98,15 @@ async def test_local_sign_in_tokens_carry_the_vector_of_trust(strict) -> None:
 async def test_discovery_names_the_assurance_claims(strict) -> None:
     client, _ = strict
     document = (await client.get("/.well-known/openid-configuration")).json()
-    assert {"vot", "identity_proofing_level", "amr"} <= set(document["claims_supported"])
+    assert {"vot", "identity_proofing_level", "amr", "authentication_assurance_level"} <= set(
+        document["claims_supported"])
 
 
 def test_vector_of_trust_and_minimum_values() -> None:
     assert vector_of_trust("P9", ("pwd", "otp")) == "P9.Cp.Cd"
     assert vector_of_trust("P0", ()) == "P0"
+    assert authentication_level(("pwd",)) == "1" and authentication_level(("pwd", "otp")) == "2"
+    assert authentication_level(("mfa",)) == "2" and authentication_level(("otp",)) == "1"
     assert minimum_proofing("p9") == "P9" and minimum_proofing("") == "" and minimum_proofing("P0") == ""
     with pytest.raises(ValueError, match="P7"):
         minimum_proofing("P7")

@@ -135,6 +135,7 @@ async def test_patient_signs_in_with_the_provider_and_reaches_their_record(feder
     access = claims_of(tokens["access_token"])
     assert access["vot"] == "P9.Cp.Cd" and access["identity_proofing_level"] == "P9"
     assert access["amr"] == ["pwd", "otp"] and access["fhirUser"] == "Patient/alice"
+    assert access["authentication_assurance_level"] == "2"
     id_claims = claims_of(tokens["id_token"])
     assert id_claims["vot"] == "P9.Cp.Cd" and id_claims["fhirUser"] == f"{FHIR}/Patient/alice"
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
@@ -275,8 +276,9 @@ async def test_a_provider_refusing_our_client_authentication_is_a_page(database_
 
 async def test_staff_provider_links_practitioner_roles_and_org_then_the_patient_is_picked(
         federated: Federated) -> None:
-    federated.staff.claims = {"uid": "555123", "nhsid_nrbac_roles": [
-        {"person_roleid": "1", "org_code": "RX1", "role_code": "S8000:G8000:R8000"}]}
+    federated.staff.claims = {"uid": "555123", "authentication_assurance_level": "3", "amr": ["sc"],
+                              "nhsid_nrbac_roles": [{"person_roleid": "1", "org_code": "RX1",
+                                                     "role_code": "S8000:G8000:R8000"}]}
     verifier, challenge = pkce()
     picker = await through_provider(federated.client, federated.staff, "cis2", STAFF_SCOPE, challenge, "ward")
     assert picker.status_code == 200 and "Choose the patient" in picker.text
@@ -290,6 +292,7 @@ async def test_staff_provider_links_practitioner_roles_and_org_then_the_patient_
     access = claims_of(tokens["access_token"])
     assert access["fhirUser"] == "Practitioner/drwho" and access["sub"] == "cis2:person-1"
     assert set(access["roles"]) == {"S8000", "G8000", "R8000"}
+    assert access["authentication_assurance_level"] == "3" and access["amr"] == ["sc"]
     user = federated.auth.users.get("cis2:person-1")
     assert user is not None and user.practitioner == "drwho" and user.org == "RX1"
 

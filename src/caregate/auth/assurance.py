@@ -15,6 +15,14 @@ def vector_of_trust(proofing: str, amr: tuple[str, ...] | list[str]) -> str:
     return ".".join(components)
 
 
+def authentication_level(amr: tuple[str, ...] | list[str]) -> str:
+    """The authentication assurance level (NIST SP 800-63B) a sign-in's methods reach: 2 with a second factor
+    beside the password (or a multi-factor method), else 1. Level 3 needs a hardware authenticator whose
+    provider says so (CIS2 smartcards); caregate's own sign-in never claims it."""
+    methods = set(amr)
+    return "2" if "mfa" in methods or ("pwd" in methods and methods & {"otp", "hwk", "sms"}) else "1"
+
+
 def meets(level: object, minimum: str) -> bool:
     """Whether a proofing level (a claim's value, perhaps absent or malformed) reaches the minimum."""
     if not minimum:

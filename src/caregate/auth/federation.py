@@ -62,6 +62,7 @@ class ClaimMapping:
     nhs_number: str = "nhs_number"  # -> the Patient with that https://fhir.nhs.uk/Id/nhs-number identifier
     proofing: str = "identity_proofing_level"  # P0 | P5 | P9
     vot: str = "vot"  # vectors of trust, e.g. P9.Cp.Cd (its P component is the proofing level when no claim)
+    aal: str = "authentication_assurance_level"  # 1, 2 or 3 (CIS2); else judged from the methods used
     staff_id: str = ""  # a staff user id (CIS2: uid) -> the Practitioner with that identifier
     staff_id_system: str = "https://fhir.nhs.uk/Id/sds-user-id"
     roles: str = ""  # a list of role codes, or CIS2-style objects with role_code ("S8000:G8000:R8000") and org_code
@@ -180,6 +181,7 @@ class Identity:
     staff_id: str | None = None
     roles: tuple[str, ...] = ()
     org: str | None = None
+    aal: str | None = None
 
 
 @dataclass(slots=True)
@@ -344,10 +346,12 @@ def identity(provider: Provider, claims: dict) -> Identity:
     nhs = re.sub(r"\s", "", nhs) if isinstance(nhs, str) else None
     staff = claims.get(mapping.staff_id) if mapping.staff_id and provider.users == "staff" else None
     roles, org = _roles(claims.get(mapping.roles) if mapping.roles else None)
+    aal = claims.get(mapping.aal) if mapping.aal else None
+    aal = str(aal) if str(aal) in ("1", "2", "3") else None
     if mapping.org and isinstance(claims.get(mapping.org), str):
         org = claims[mapping.org]
     return Identity(claims["sub"], str(proofing), vot, methods or ("fed",), nhs or None,
-                    staff if isinstance(staff, str) and staff else None, roles, org)
+                    staff if isinstance(staff, str) and staff else None, roles, org, aal)
 
 
 # NHS login's credential components: Cp a password, Cd a one-time code, Ck a device key, Cm a biometric on a device

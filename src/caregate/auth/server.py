@@ -14,7 +14,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from urllib.parse import urlencode, urlsplit
 
-from caregate.auth.assurance import vector_of_trust
+from caregate.auth.assurance import authentication_level, vector_of_trust
 from caregate.auth.bearer import InvalidToken
 from caregate.auth.client_auth import ALGORITHMS, ClientAuthenticator
 from caregate.auth.clients import Client
@@ -107,7 +107,8 @@ class AuthorizationServer:
                 "token_endpoint_auth_methods_supported": smart["token_endpoint_auth_methods_supported"],
                 "token_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
                 "scopes_supported": smart["scopes_supported"],
-                "claims_supported": ["sub", "fhirUser", "name", "amr", "identity_proofing_level", "vot"],
+                "claims_supported": ["sub", "fhirUser", "name", "amr", "identity_proofing_level", "vot",
+                                     "authentication_assurance_level"],
                 "code_challenge_methods_supported": ["S256"]}
 
     # -- authorization endpoint --------------------------------------------------------------------
@@ -175,10 +176,12 @@ class AuthorizationServer:
             raise SignInRefused
         return self._ticket(req, data["user"], self._after_sign_in(req, user), ["pwd", "otp"])
 
-    def federated(self, req: AuthorizationRequest, user: User, amr: list[str], vot: str | None) -> str:
+    def federated(self, req: AuthorizationRequest, user: User, amr: list[str], vot: str | None,
+                  aal: str | None = None) -> str:
         """A ticket for a user an identity provider has signed in (their second factor, if any, was the
-        provider's); `vot` is the provider's vector of trust for this sign-in, carried into the tokens."""
-        return self._ticket(req, user.name, self._after_sign_in(req, user), amr, vot)
+        provider's); `vot` is the provider's vector of trust for this sign-in and `aal` its authentication
+        assurance level (as NHS CIS2 gives it), both carried into the tokens."""
+        return self._ticket(req, user.name, self._after_sign_in(req, user), amr, vot, aal=aal)
 
     def _after_sign_in(self, req: AuthorizationRequest, user: User) -> str:
         """Consent, unless a staff user asks for a patient context (`launch/patient`) that no EHR launch gave:
@@ -188,11 +191,11 @@ class AuthorizationServer:
         return "pick-patient"
 
     def _ticket(self, req: AuthorizationRequest, user: str, stage: str, amr: list[str], vot: str | None = None,
-                patient: str | None = None) -> str:
+                patient: str | None = None, aal: str | None = None) -> str:
         """`amr`: how the user has authenticated so far (RFC 8176 method names), carried into the tokens."""
         ticket = secrets.token_urlsafe(32)
-        self._store_code(f"p:{_hash(ticket)}", {"request": asdict(req), "user": user, "stage": stage,
-                                                "amr": amr, "vot": vot, "patient": patient}, PENDING_LIFETIME)
+        self._store_code(f"p:{_hash(ticket)}", {"request": asdict(req), "user": user, "stage": stage, "amr": amr,
+                                                "vot": vot, "aal": aal, "patient": patient}, PENDING_LIFETIME)
         return ticket
 
     def stage(self, ticket: str) -> str | None:
@@ -217,7 +220,8 @@ class AuthorizationServer:
         data = self._load_code(f"p:{_hash(ticket)}", consume=True)
         if data is None:
             raise SignInRefused
-        return self._ticket(req, user.name, "consent", data.get("amr", ["pwd"]), data.get("vot"), patient)
+        return self._ticket(req, user.name, "consent", data.get("amr", ["pwd"]), data.get("vot"), patient,
+                            data.get("aal"))
 
     def picked(self, ticket: str) -> str | None:
         """The patient chosen on the picker for a consent ticket, if any."""
@@ -259,7 +263,8 @@ class AuthorizationServer:
         code = secrets.token_urlsafe(32)
         self._store_code(_hash(code), {"request": asdict(req), "user": user.name, "scope": scope,
                                        "patient": patient, "encounter": req.launch_encounter,
-                                       "amr": pending.get("amr", ["pwd"]), "vot": pending.get("vot")},
+                                       "amr": pending.get("amr", ["pwd"]), "vot": pending.get("vot"),
+                                       "aal": pending.get("aal")},
                          CODE_LIFETIME)
         return _with_query(req.redirect_uri, {"code": code, "state": req.state})
 
@@ -305,17 +310,20 @@ class AuthorizationServer:
         if user is None or user.disabled:
             raise OAuthError("invalid_grant", "The user can no longer sign in.")
         return self._tokens(client, user, data["scope"], data.get("patient"), req.nonce, None, data.get("encounter"),
-                            tuple(data.get("amr", ("pwd",))), data.get("vot"))
+                            tuple(data.get("amr", ("pwd",))), data.get("vot"), data.get("aal"))
 
     def _tokens(self, client: Client, user: User, scope: str, patient: str | None, nonce: str | None,
                 family: str | None, encounter: str | None = None, amr: tuple[str, ...] = ("pwd",),
-                vot: str | None = None) -> dict:
-        """`vot`: a provider's vector of trust for a federated sign-in; for local ones it is built here."""
+                vot: str | None = None, aal: str | None = None) -> dict:
+        """`vot` and `aal`: a provider's vector of trust and authentication assurance level for a federated
+        sign-in; for local ones they follow from the proofing level and the methods used."""
         words = scope.split()
         vot = vot or vector_of_trust(user.proofing, amr)
+        aal = aal or authentication_level(amr)
         token, claims = self.service.tokens.access_token(client_id=client.client_id, subject=user.name, scope=scope,
                                                          patient=patient, fhir_user=user.fhir_user, roles=user.roles,
-                                                         proofing=user.proofing, amr=amr, vot=vot, org=user.org)
+                                                         proofing=user.proofing, amr=amr, vot=vot, org=user.org,
+                                                         aal=aal)
         out: dict = {"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_LIFETIME, "scope": scope}
         if patient:
             out["patient"] = patient
@@ -325,13 +333,15 @@ class AuthorizationServer:
             out["id_token"] = self.service.tokens.id_token(
                 client_id=client.client_id, subject=user.name, nonce=nonce,
                 fhir_user=user.fhir_user if "fhirUser" in words else None,
-                name=user.name if "profile" in words else None, proofing=user.proofing, vot=vot, amr=amr)
+                name=user.name if "profile" in words else None, proofing=user.proofing, vot=vot, amr=amr,
+                aal=aal)
         if "offline_access" in words or "online_access" in words:
             lifetime = OFFLINE_LIFETIME if "offline_access" in words else ONLINE_LIFETIME
             refresh = secrets.token_urlsafe(32)
             now = int(self.service.now())
             data = {"client_id": client.client_id, "user": user.name, "scope": scope, "patient": patient,
-                    "encounter": encounter, "amr": list(amr), "vot": vot, "jti": claims["jti"],
+                    "encounter": encounter, "amr": list(amr), "vot": vot, "aal": aal,
+                    "jti": claims["jti"],
                     "exp_access": claims["exp"]}
             with self.service.db.connect() as c:
                 c.run("INSERT INTO auth_refresh (token_hash, family, data, exp) VALUES (?, ?, ?, ?)",
@@ -370,7 +380,7 @@ class AuthorizationServer:
         if user is None or user.disabled:
             raise OAuthError("invalid_grant", "The user can no longer sign in.")
         return self._tokens(client, user, scope, data.get("patient"), None, family, data.get("encounter"),
-                            tuple(data.get("amr", ("pwd",))), data.get("vot"))
+                            tuple(data.get("amr", ("pwd",))), data.get("vot"), data.get("aal"))
 
     @staticmethod
     def _revoke_family(c, family: str, now: int) -> None:

@@ -37,7 +37,7 @@ class TokenIssuer:
                      purpose: str | None = None, break_glass_reason: str | None = None,
                      roles: tuple[str, ...] = (), proofing: str | None = None,
                      amr: tuple[str, ...] = (), org: str | None = None,
-                     vot: str | None = None) -> tuple[str, dict]:
+                     vot: str | None = None, aal: str | None = None) -> tuple[str, dict]:
         now = int(self.now())
         claims: dict = {"iss": self.issuer, "sub": subject, "aud": self.audience, "exp": now + lifetime,
                         "iat": now, "jti": secrets.token_urlsafe(16), "client_id": client_id, "scope": scope}
@@ -59,11 +59,13 @@ class TokenIssuer:
             claims["amr"] = list(amr)
         if vot:  # both together as a vector of trust (RFC 8485), e.g. P9.Cp.Cd
             claims["vot"] = vot
+        if aal:  # authentication assurance level (NIST SP 800-63B, as NHS CIS2 says it): 1, 2 or 3
+            claims["authentication_assurance_level"] = aal
         return self._sign(claims, "at+jwt"), claims
 
     def id_token(self, *, client_id: str, subject: str, fhir_user: str | None, nonce: str | None,
                  name: str | None = None, lifetime: int = ACCESS_LIFETIME, proofing: str | None = None,
-                 vot: str | None = None, amr: tuple[str, ...] = ()) -> str:
+                 vot: str | None = None, amr: tuple[str, ...] = (), aal: str | None = None) -> str:
         """OpenID Connect Core section 2: for the client (aud), naming the user and their FHIR resource, and
         how well their identity is known (as NHS login's id_tokens say it: identity_proofing_level, vot)."""
         now = int(self.now())
@@ -80,6 +82,8 @@ class TokenIssuer:
             claims["vot"] = vot
         if amr:
             claims["amr"] = list(amr)
+        if aal:
+            claims["authentication_assurance_level"] = aal
         return self._sign(claims, "JWT")
 
     def _sign(self, claims: dict, typ: str) -> str:

@@ -95,7 +95,8 @@ class FederationWeb:
         if user is None:
             return self._done(self.page(problem, 403))
         req = AuthorizationRequest(**held["request"])
-        ticket = await anyio.to_thread.run_sync(self.server.federated, req, user, list(who.amr), who.vot)
+        ticket = await anyio.to_thread.run_sync(self.server.federated, req, user, list(who.amr), who.vot,
+                                                 who.aal)
         return self._done(await next_page(ticket))
 
     async def _user(self, provider: Provider, who: Identity) -> tuple[User | None, str]:
