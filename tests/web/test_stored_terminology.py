@@ -3,10 +3,23 @@ validation bindings, over the shipped content, from the next request after they 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
+from caregate.fhir.terminology.content import use_stored
+from caregate.interactions import stored_terminology
+
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def _forget_stored_layer() -> Iterator[None]:
+    """What these tests store must not outlive them in the process-wide terminology layer."""
+    yield
+    use_stored([])
+    stored_terminology._LAYER.store = None
 
 JSON = {"Content-Type": "application/fhir+json"}
 CS = "http://example.org/fhir/CodeSystem/clinic-codes"
@@ -80,3 +93,14 @@ async def test_a_stored_value_set_over_a_shipped_one_drives_validation(client: h
     enc["reasonCode"][0]["coding"][0]["code"] = "INJ"
     r = await client.post("/fhir/Encounter/$validate", json=enc, headers=JSON)
     assert _coded_issues(r.json()) == [("warning", "code-invalid", ["Encounter.reasonCode[0]"])]
+
+
+async def test_writes_are_validated_against_a_stored_value_set_at_once(client: httpx.AsyncClient) -> None:
+    gender = {"resourceType": "ValueSet", "url": "http://hl7.org/fhir/ValueSet/administrative-gender",
+              "status": "active", "compose": {"include": [{"system": "http://hl7.org/fhir/administrative-gender",
+                                                           "concept": [{"code": "female"}, {"code": "male"}]}]}}
+    assert (await client.post("/fhir/ValueSet", json=gender, headers=JSON)).status_code == 201
+    r = await client.post("/fhir/Patient", json={"resourceType": "Patient", "gender": "other"}, headers=JSON)
+    assert r.status_code == 422 and r.json()["issue"][0]["expression"] == ["Patient.gender"]
+    r = await client.post("/fhir/Patient", json={"resourceType": "Patient", "gender": "male"}, headers=JSON)
+    assert r.status_code == 201

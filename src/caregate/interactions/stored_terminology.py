@@ -2,8 +2,10 @@
 
 The terminology operations and validation bindings use the resources stored on this server (POSTed, or loaded
 with `caregate load`) beside the shipped content (`caregate.fhir.terminology.content.use_stored`). They are
-read when first needed, and read again when the change log shows one of them was written since: every
-worker process notices writes made by any other, at the cost of one indexed change-log query per use.
+read when first needed, and read again when the change log shows one of them was written since. The
+terminology operations look at the change log on every call; validation of writes at most once a second,
+and on the next call after it validated one of these resources, so a write that needs no terminology pays
+nothing in the common case. Every worker process notices writes made by any other.
 Conformance resources are not patient data, so they are read from the store directly, not through the
 requesting user's access policy.
 """
@@ -11,6 +13,7 @@ requesting user's access policy.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import orjson
@@ -32,6 +35,8 @@ class _Layer:
         self.store: ResourceStore | None = None
         self.t = 0
         self.lock = asyncio.Lock()
+        self.checked = 0.0  # time.monotonic() of the last look at the change log
+        self.dirty = False  # one of TYPES was validated for writing: look at the change log next time
 
 
 _LAYER = _Layer()
@@ -63,9 +68,17 @@ async def _changed(store: ResourceStore, after_t: int) -> tuple[bool, int]:
             return changed, after_t
 
 
-async def refresh_stored_terminology(store: ResourceStore) -> None:
-    """Make the terminology library's stored layer match `store` (see the module docstring)."""
+async def refresh_stored_terminology(store: ResourceStore, writing: object = None, every: float = 0.0) -> None:
+    """Make the terminology library's stored layer match `store` (see the module docstring): look at the
+    change log unless it was looked at less than `every` seconds ago. `writing` is a resource about to be
+    written; when it is a terminology resource, the next call looks whatever `every` says."""
     layer = _LAYER
+    now = time.monotonic()
+    if layer.store is store and not layer.dirty and now - layer.checked < every:
+        return
+    layer.checked, layer.dirty = now, False
+    if isinstance(writing, dict) and writing.get("resourceType") in TYPES:
+        layer.dirty = True
     if layer.store is store:
         changed, t = await _changed(store, layer.t)
         if not changed:

@@ -56,7 +56,7 @@ async def check_write(ctx: RequestContext, resource: dict, where: str | None = N
     if mode == "off":
         return []
     rtype = str(resource.get("resourceType"))
-    await refresh_stored_terminology(ctx.store)  # bindings see stored CodeSystems and ValueSets
+    await refresh_stored_terminology(ctx.store, resource, every=1.0)  # bindings see stored ValueSets
     stored = await stored_profiles(ctx, _profile_urls(resource, None))
     found = validate(resource, definitions=stored, profile_errors="warning" if mode == "lenient" else "error")
     issues = [_relocate(i, rtype, where) for i in found]
