@@ -182,3 +182,36 @@ async def test_postgres_feed_under_concurrent_writers_and_rollbacks_misses_nothi
     finally:
         await feed.close()
         await store.close()
+
+
+async def test_postgres_is_not_held_back_by_writes_still_doing_their_work(pg_cluster) -> None:
+    """A write takes its `t` only at its end, so a long transaction still at its work (here: one that has
+    written but not finished) holds no number, and a hole left by a rolled-back write is passed as soon as
+    that write has ended, without waiting for the long one."""
+    url = pg_cluster.create_database("feed_long")
+    store = PostgresStore(url)
+    feed = store.change_feed(0)
+    long = psycopg.connect(url)
+    try:
+        await store.transact([Write("update", "Patient", "a", pat("A"))])
+        long.execute("INSERT INTO schema_version (version) SELECT version FROM schema_version LIMIT 1")  # in flight
+        holder = psycopg.connect(url)
+        try:
+            store.core.transact(holder, [Write("update", "Patient", "gone", pat("Gone"))])  # took its t
+            await store.transact([Write("update", "Patient", "b", pat("B"))])
+            assert [c.id for c in await feed.next()] == ["a"] and feed.settling  # "gone" may still commit
+            holder.rollback()
+        finally:
+            holder.close()
+        got = []
+        with anyio.fail_after(10):
+            while not got:
+                got += await feed.next()
+                await feed.wait(0.02)
+        assert [c.id for c in got] == ["b"]
+        assert await feed.head() >= got[-1].t
+    finally:
+        long.rollback()
+        long.close()
+        await feed.close()
+        await store.close()

@@ -7,13 +7,16 @@ never is. A reader wants the log *in order* and *final*: once it has passed `t`,
 
 - SQLite has one writer at a time and gives the new row `max(t) + 1` inside the write lock, so `t` rises
   in commit order and a rolled-back number is simply used again: every visible row is final.
-- PostgreSQL takes `t` from a sequence when the transaction writes its `changes` row, and transactions
-  commit in any order, so a reader may see `t = 7` while `t = 6` is still in flight (or rolled back, a
-  permanent hole). Each writer takes its transaction id before its `t`, so every holder of a `t` at or below
-  the newest one a read saw has an id below one the reader takes after that read. Once no transaction with
-  a smaller id is running in this database (the snapshot's in-progress list, `pg_current_snapshot()`, is
-  complete below its xmax), every hole up to that newest `t` is final: committed since, and so visible, or
-  never to be. Nothing is timed, and transactions of other databases in the cluster are not waited for.
+- PostgreSQL takes `t` from a sequence, and transactions commit in any order, so a reader may see `t = 7`
+  while `t = 6` is still in flight (or rolled back, a permanent hole). Writers therefore take `t` at the very
+  end of their transaction (`pg_stamp`; until then their rows carry minus their transaction id), holding a
+  shared advisory lock from just before taking it until they commit; sharing it, writers never wait on each
+  other. A holder of a hole below a `t` a read saw took that lock before the read (before the `t` it saw
+  was even taken), so if it is still running it is among the lock's holders listed by the same statement
+  (`pg_locks`, read after the statement's snapshot). Once a later read lists none of those holders, every
+  hole up to that `t` is final to the reads after it: committed, and so visible, or never to be. The wait
+  is the end of those few writes (their last statement and commit), not the whole of every write in
+  flight; nothing is timed.
 
 Writers also wake readers: PostgreSQL writers `NOTIFY caregate_changes` in their transaction (delivered
 at commit only, so a rollback wakes nobody) and readers `LISTEN`; SQLite wakes readers in the same process
@@ -38,19 +41,34 @@ CHANNEL = "caregate_changes"
 FEED_SQL = ("SELECT c.t, h.type, h.id, h.version, h.method, h.last_updated, h.deleted, h.json FROM (SELECT t "
             "FROM changes WHERE t > ? ORDER BY t LIMIT ?) c LEFT JOIN history h ON h.t = c.t ORDER BY c.t, h.rid")
 HEAD_SQL = "SELECT max(t) FROM changes"
-# The transactions in flight when the statement's snapshot was taken, less those seen running where they
-# cannot write this log: in another database, or in a process that is not a client (autovacuum's ANALYZE
-# holds a transaction id for as long as it reads a table). Only those are left out: one of ours that ended
-# since the snapshot may have committed a `t` the snapshot cannot see.
-_RUNNING = ("(SELECT pg_snapshot_xmax(pg_current_snapshot())::text || ':' || COALESCE(string_agg(x::text, ','), '') "
-            "FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE xid(x) NOT IN (SELECT backend_xid FROM "
-            "pg_stat_activity WHERE backend_xid IS NOT NULL AND (datname IS DISTINCT FROM current_database() "
-            "OR backend_type <> 'client backend')))")
+# The transactions that hold the stamp lock (in their last statement or commit; see `pg_stamp`) as the
+# statement runs, as `virtualtransaction` ids separated by commas.
+STAMP_LOCK = int.from_bytes(b"cg-stamp") & 0x7FFFFFFFFFFFFFFF
+_RUNNING = ("(SELECT COALESCE(string_agg(virtualtransaction, ','), '') FROM pg_locks WHERE locktype = 'advisory' "
+            f"AND classid = {STAMP_LOCK >> 32} AND objid = {STAMP_LOCK & 0xFFFFFFFF} AND objsubid = 1 AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))")
 PG_NEXT_XID_SQL = "SELECT pg_current_xact_id()::text"
 PG_HEAD_SQL = f"SELECT {_RUNNING}, (SELECT max(t) FROM changes)"
 PG_FEED_SQL = ("SELECT s.running, c.t, h.type, h.id, h.version, h.method, h.last_updated, h.deleted, h.json::text "
                f"FROM (SELECT {_RUNNING} AS running) s LEFT JOIN LATERAL (SELECT t FROM changes WHERE t > %s "
                "ORDER BY t LIMIT %s) c ON true LEFT JOIN history h ON h.t = c.t ORDER BY c.t, h.rid")
+
+# The end of a PostgreSQL write (see the module docstring): the `changes` row takes the next `t` and the
+# transaction's rows trade their provisional number for it.
+PG_STAMP_SQL = (f"WITH l AS (SELECT pg_advisory_xact_lock_shared({STAMP_LOCK})), "
+                "c AS (INSERT INTO changes (ts, n) SELECT %s, %s FROM l RETURNING t), "  # locked before `t` is taken
+                "h AS (UPDATE history SET t = (SELECT t FROM c) WHERE t = %s), "
+                "r AS (UPDATE resources SET t = (SELECT t FROM c) WHERE rid = ANY(%s) AND t = %s), "
+                "k AS (UPDATE contained SET t = (SELECT t FROM c) WHERE container = ANY(%s) AND t = %s) "
+                "SELECT t FROM c")
+
+
+def pg_stamp(cur: Any, provisional: int, ts: int, n: int, rids: list[int]) -> int:
+    """Give a PostgreSQL write transaction its change number, as the last thing before it commits, holding
+    the shared stamp lock from before the number is taken until that commit (module docstring)."""
+    cur.execute(PG_STAMP_SQL, (ts, n, provisional, rids, provisional, rids, provisional))
+    return int(cur.fetchone()[0])
+
 
 # (t, type, id, version, method, last_updated, deleted, json); type is None for a transaction without versions
 Rows = list[tuple[Any, ...]]
@@ -156,10 +174,9 @@ class OwnConnection:
             self._drop()
 
 
-def _snapshot(text: str) -> tuple[int, frozenset[int]]:
-    """(xmax, in-progress ids) of what a feed statement saw (`xmax:xip,xip,...`)."""
-    xmax, _, xip = text.partition(":")
-    return int(xmax), frozenset(int(x) for x in xip.split(",") if x)
+def _holders(text: str) -> frozenset[str]:
+    """The stamp lock's holders a feed statement saw (`3/120,5/77`)."""
+    return frozenset(x for x in text.split(",") if x)
 
 
 class PostgresFeed:
@@ -173,40 +190,40 @@ class PostgresFeed:
         self.settling = False  # a hole is held back: look again soon
         self._read = read
         self._newest = newest
-        self._next_xid = next_xid
+        self._next_xid = next_xid  # kept for engines that fence on transaction ids; the stamp lock needs none
         self._conninfo = conninfo
         self._poll = poll_seconds
         self._on_close = on_close
         self._settled = after_t  # every t at or below this is final
-        self._fence: tuple[int, int] | None = None  # (an xid above every holder's, the newest t then seen)
+        self._fence: tuple[frozenset[str], int] | None = None  # (the stamp lock's holders, the newest t seen then)
+        self._vouched: frozenset[str] | None = None  # the holders the previous read listed
         self._listener: Any = None
         self._listen_failed = False
 
-    @staticmethod
-    def _drained(fence_xid: int, snap: str) -> bool:
-        """Whether every transaction with an id below `fence_xid` had ended when `snap` was taken: a snapshot
-        lists the running ids below its xmax, so once xmax passes the fence the list says it all."""
-        xmax, running = _snapshot(snap)
-        return xmax > fence_xid and not any(x < fence_xid for x in running)
-
     async def head(self) -> int:
-        """The newest `t` such that every change at or before it is final (waits for in-flight writers)."""
-        _, top = await self._newest()
-        fence = await self._next_xid()  # assigned after that read: above the id of every holder of a t <= top
-        while not self._drained(fence, (await self._newest())[0]):
-            await asyncio.sleep(0.005)
+        """The newest `t` such that every change at or before it is final to any read made after this returns
+        (waits for the writes that were at their end)."""
+        seen, top = await self._newest()
+        fence = _holders(seen)
+        while fence & _holders((await self._newest())[0]):
+            await asyncio.sleep(0.002)
         return top
 
     async def next(self, limit: int = 1000) -> list[Change]:
-        """Every holder of a `t` at or below the newest one seen took its transaction id before that read;
-        an id taken after the read is above them all, so once no transaction below it runs, every `t` up to
-        the newest one seen then is final (committed and visible, or never to be)."""
-        snap, rows = await self._read(self.cursor, limit)
-        rows = [r for r in rows if r[0] is not None]
-        changes, ts = _changes(rows)
-        if self._fence is not None and self._drained(self._fence[0], snap):
+        """Changes after the cursor, up to the first hole that may still be in flight.
+
+        A statement reads the log in its snapshot, then the stamp lock's holders; a holder that has let go
+        by then may have committed after the snapshot. So the holders one read lists vouch only for the
+        next read: a fence (holders at a hole, the newest `t` then) is passed once a read lists none of its
+        holders, and the holes below it are final in the read after that one (module docstring)."""
+        seen, rows = await self._read(self.cursor, limit)
+        holders = _holders(seen)
+        if self._fence is not None and self._vouched is not None and not self._fence[0] & self._vouched:
             self._settled = max(self._settled, self._fence[1])
             self._fence = None
+        self._vouched = holders
+        rows = [r for r in rows if r[0] is not None]
+        changes, ts = _changes(rows)
         passed = self.cursor
         for t in ts:
             if t != passed + 1 and t - 1 > self._settled:
@@ -214,7 +231,7 @@ class PostgresFeed:
             passed = t
         self.settling = passed != (ts[-1] if ts else self.cursor)
         if self.settling and self._fence is None:
-            self._fence = (await self._next_xid(), ts[-1])
+            self._fence = (holders, ts[-1])
         self.cursor = passed
         return [c for c in changes if c.t <= passed]
 

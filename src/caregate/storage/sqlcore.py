@@ -21,7 +21,7 @@ from caregate.search.fulltext import content_text_from_json, narrative_text
 from caregate.search.query import SearchQuery
 from caregate.storage import cursor as cursors
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
-from caregate.storage.changefeed import CHANNEL, FEED_SQL, HEAD_SQL, PG_FEED_SQL, PG_HEAD_SQL
+from caregate.storage.changefeed import CHANNEL, FEED_SQL, HEAD_SQL, PG_FEED_SQL, PG_HEAD_SQL, pg_stamp
 from caregate.storage.sql.compiler import (
     compile_count,
     compile_includes,
@@ -230,10 +230,13 @@ class SqlCore:
         cur = conn.cursor()
         if self.d.name == "postgresql":
             # The transaction id before `t`, so a reader's snapshot lists every holder of an unseen `t`; the
-            # notification reaches listeners at commit only (see caregate.storage.changefeed).
-            cur.execute("SELECT pg_current_xact_id(), pg_notify(%s, '')", (CHANNEL,))
-        cur.execute(self._sql("INSERT INTO changes (ts, n) VALUES (?, ?) RETURNING t"), (lu, len(writes)))
-        t = cur.fetchone()[0]
+            # notification reaches listeners at commit only. `t` itself is taken at the end (`pg_stamp`), and
+            # until then the rows carry minus the transaction id (see caregate.storage.changefeed).
+            cur.execute("SELECT pg_current_xact_id()::text, pg_notify(%s, '')", (CHANNEL,))
+            t = -int(cur.fetchone()[0])
+        else:
+            cur.execute(self._sql("INSERT INTO changes (ts, n) VALUES (?, ?) RETURNING t"), (lu, len(writes)))
+            t = cur.fetchone()[0]
         state = self._current(cur, writes)  # (type, id) -> [rid | None, version, deleted]
         existed = {row[0] for row in state.values()}
         out: list[Stored] = []
@@ -273,6 +276,9 @@ class SqlCore:
                               "create" if method == "insert" else method))
         self._insert_new(cur, inserts, state)
         self._apply(cur, plans, state, existed, lu, last_updated, t)
+        if t < 0:
+            t = pg_stamp(cur, t, lu, len(writes), [row[0] for row in state.values() if row[0] is not None])
+            out = [replace(s, t=t) for s in out]
         return out
 
     def _current(self, cur: Any, writes: Sequence[Write]) -> dict[tuple[str, str], list]:
