@@ -133,3 +133,16 @@ async def test_a_policy_can_let_a_role_see_a_label(secured: Secured, tmp_path: P
     assert await _view(secured, nurse, "/fhir/Observation/psy") == 200
     assert await _view(secured, nurse, "/fhir/Observation/hiv") == 404
     assert await _view(secured, nurse, "/fhir/Observation/vr") == 200  # V is not a label of this policy
+
+
+async def test_a_withheld_resource_cannot_be_overwritten_or_deleted(secured: Secured) -> None:  # noqa: F811
+    await _setup(secured)
+    nurse = _user(secured, "nurse", "R8001")
+    replacement = _obs("psy", "overwritten")
+    assert (await secured.client.put("/fhir/Observation/psy", json=replacement, headers=nurse)).status_code == 404
+    patch = [{"op": "replace", "path": "/status", "value": "amended"}]
+    r = await secured.client.patch("/fhir/Observation/psy", json=patch,
+                                   headers={**nurse, "Content-Type": "application/json-patch+json"})
+    assert r.status_code == 404
+    r = await secured.client.get("/fhir/Observation/psy", headers=secured.headers("system/*.rs"))
+    assert r.json()["code"]["coding"][0]["code"] == "psy-note" and r.json()["status"] == "final"

@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl
 
 from caregate.errors import FhirError, incorrect
 from caregate.interactions.context import RequestContext, Result
-from caregate.interactions.guard import check_body_within, check_visible, permit
+from caregate.interactions.guard import check_body_within, check_visible, hidden, permit
 from caregate.interactions.resource_rules import check_body, check_id, check_type
 from caregate.interactions.search import find
 from caregate.interactions.validation import check_write
@@ -31,7 +31,7 @@ async def update(ctx: RequestContext, type_: str, id_: str, body: object, if_mat
     check_id(id_)
     resource = check_body(body, type_, id_, need_id=True)
     decision = permit(ctx, type_, "update")
-    if decision.patient is not None or decision.constraints:
+    if decision.patient is not None or decision.constraints or hidden(ctx):
         if await ctx.store.read(type_, id_) is not None:
             await check_visible(ctx, decision, type_, id_)
         check_body_within(ctx, decision, type_, resource)
