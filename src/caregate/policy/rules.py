@@ -19,7 +19,6 @@ Break-glass lifts every label that is not `absolute`.
 
 from __future__ import annotations
 
-import importlib
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -28,6 +27,7 @@ from pathlib import Path
 from caregate.fhir.definitions import is_resource_type
 from caregate.policy.actor import Actor
 from caregate.policy.purpose import BREAK_GLASS, PURPOSES
+from caregate.policy.relationships import KINDS
 
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -204,19 +204,6 @@ def parse_policy(text: str, name: str) -> Policy:
     return _Reader(name).policy(data)
 
 
-def relationship_kinds() -> frozenset[str] | None:
-    """The relationship kinds the server knows, when the relationship rules are present (None otherwise)."""
-    try:
-        module = importlib.import_module("caregate.policy.relationships")
-    except ImportError:
-        return None
-    for attr in ("KINDS", "RELATIONSHIP_KINDS"):
-        kinds = getattr(module, attr, None)
-        if isinstance(kinds, frozenset):
-            return kinds
-    return None
-
-
 class _Reader:
     """Reads the TOML tables into a Policy, collecting every problem rather than stopping at the first."""
 
@@ -334,12 +321,11 @@ class _Reader:
         for p in purposes:
             if p != ANY and p not in PURPOSES:
                 self.bad(f"{path}.purposes", f"'{p}' is not a v3 PurposeOfUse code (e.g. TREAT, ETREAT, HRESCH)")
-        kinds = relationship_kinds()
         relationships = self.strings(f"{path}.relationships", body.get("relationships", [ANY]))
         for kind in relationships:
-            if kind != ANY and kinds is not None and kind not in kinds:
+            if kind != ANY and kind not in KINDS:
                 self.bad(f"{path}.relationships", f"'{kind}' is not a relationship kind (known: "
-                                                  f"{', '.join(sorted(kinds))})")
+                                                  f"{', '.join(sorted(KINDS))})")
         seen = self.strings(f"{path}.labels", body.get("labels", []))
         for key in seen:
             if key != ANY and key not in labels:
