@@ -23,7 +23,8 @@ def build(settings: Settings, *, access_log: bool = True):
     snomed.install(settings.database_url)  # a SNOMED CT release loaded into this database, when there is one
     api.policy = load_policy(settings.policy)  # PolicyError names every problem; the server does not start
     api.audit = AuditLog(settings.database_url)  # every FHIR interaction, hash-chained (caregate audit verify)
-    api.subscriptions = SubscriptionWeb(SubscriptionService(store, api.registry, api.base_url, settings.database_url))
+    api.subscriptions = SubscriptionWeb(SubscriptionService(store, api.registry, api.base_url, settings.database_url,
+                                                            rules=api.policy, audit=api.audit))
     oauth = None
     if not settings.no_auth:
         from caregate.auth.assurance import minimum_proofing

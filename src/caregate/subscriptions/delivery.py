@@ -24,6 +24,7 @@ import orjson
 
 from caregate.storage.base import ResourceStore
 from caregate.subscriptions import bundles, http, state
+from caregate.subscriptions.audited import Recorder, record_delivery
 from caregate.subscriptions.events import Event, EventIndex, Tracked
 
 log = logging.getLogger("caregate.subscriptions")
@@ -60,8 +61,10 @@ async def focus_resources(store: ResourceStore, events: list[Event], content: st
 class Courier:
     """Delivers one rest-hook subscription's events, in order, with retries."""
 
-    def __init__(self, sub_id: str, index: EventIndex, base_url: str, policy: Policy) -> None:
+    def __init__(self, sub_id: str, index: EventIndex, base_url: str, policy: Policy,
+                 audit: Recorder | None = None) -> None:
         self.sub_id = sub_id
+        self.audit = audit
         self.index = index
         self.store = index.store
         self.base_url = base_url
@@ -176,6 +179,7 @@ class Courier:
             await self._failed(str(exc))
             return False
         self.failures, self.next_try, self.last_sent = 0, 0.0, time.monotonic()
+        await record_delivery(self.audit, self.base_url, spec, events)
         return True
 
     async def _failed(self, reason: str) -> None:
@@ -197,6 +201,7 @@ class Dispatcher:
         self.base_url = base_url
         self.policy = policy
         self.couriers: dict[str, tuple[Courier, asyncio.Task]] = {}
+        self.audit: Recorder | None = None  # the audit log, when it is on
         self._synced: int | None = None  # the index generation the couriers were last matched to
         self._next_sweep = 0.0
         index.listen(self._touched)
@@ -223,7 +228,7 @@ class Dispatcher:
                                                                      "error": type(task.exception()).__name__}})
         for sub_id, tracked in self.index.subs.items():
             if tracked.spec.channel == "rest-hook" and sub_id not in self.couriers:
-                courier = Courier(sub_id, self.index, self.base_url, self.policy)
+                courier = Courier(sub_id, self.index, self.base_url, self.policy, self.audit)
                 self.couriers[sub_id] = (courier, asyncio.create_task(courier.run()))
 
     async def stop(self) -> None:

@@ -34,9 +34,12 @@ from dataclasses import dataclass, field
 import orjson
 
 from caregate.errors import FhirError
+from caregate.fhir.definitions import patient_compartment
+from caregate.policy.rules import Policy
 from caregate.search.match import Indexed
 from caregate.search.query import parse
 from caregate.storage.base import Change, ChangeFeed, HistoryQuery, ResourceStore, Stored
+from caregate.subscriptions.access import OwnerAccess
 from caregate.subscriptions.fanout import Routes
 from caregate.subscriptions.model import FilterSet, Spec, read_spec
 from caregate.subscriptions.topics import TopicCatalog
@@ -55,6 +58,7 @@ class Event:
     version: int
     method: str
     timestamp: str
+    patients: tuple[str, ...] = ()  # ids of the patients whose compartment the focus is in (for the audit)
 
 
 WINDOW = 100  # recent events kept per subscription: at least a notification's worth (Policy.max_count)
@@ -70,12 +74,13 @@ class Tracked:
     spec: Spec
     start_t: int
     filters: FilterSet | None
+    access: OwnerAccess | None = None  # the owner's read bounds; None: an unowned subscription, unbounded
     count: int = 0
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=WINDOW))
     marks: list[tuple[int, int]] = field(default_factory=list)
     stride: int = STRIDE
 
-    def add(self, change: Change, stamp: str) -> None:
+    def add(self, change: Change, stamp: str, patients: tuple[str, ...] = ()) -> None:
         """Count `change` as the next event."""
         self.count += 1
         last = self.recent[-1] if self.recent else None
@@ -86,7 +91,7 @@ class Tracked:
                 self.marks[:] = self.marks[1::2]
                 self.stride *= 2
         self.recent.append(Event(self.count, change.t, change.type, change.id, change.version, change.method,
-                                 stamp))
+                                 stamp, patients))
 
     def seek(self, number: int) -> tuple[int, int]:
         """(first event number, `t`) of the bookmark to replay from to reach event `number`; (1, start_t)
@@ -110,6 +115,15 @@ class Reads:
         self.most_transactions = max(self.most_transactions, len({c.t for c in changes}))
 
 
+def patients_of(resource_type: str, focus: Indexed) -> tuple[str, ...]:
+    """The patients whose compartment a resource is in (compartmentdefinition-patient)."""
+    if resource_type == "Patient":
+        return (focus.id,) if focus.id else ()
+    found = {row[1] for code in patient_compartment().get(resource_type, ())
+             for row in focus.values("reference", code) if row[0] == "Patient" and row[1]}
+    return tuple(sorted(found))
+
+
 def _in_order(group: list[Change]) -> list[Change]:
     """One transaction's changes in a repeatable order: the store's, with several versions of one resource
     (written twice in one Bundle, so sharing its row) by version."""
@@ -131,9 +145,11 @@ def _filters(spec: Spec, catalog: TopicCatalog) -> FilterSet | None:
 class EventIndex:
     """Follows the change log; `catch_up()` brings `subs` up to the newest final change."""
 
-    def __init__(self, store: ResourceStore, catalog: TopicCatalog, *, batch: int = 1000) -> None:
+    def __init__(self, store: ResourceStore, catalog: TopicCatalog, *, batch: int = 1000,
+                 rules: Policy | None = None) -> None:
         self.store = store
         self.catalog = catalog
+        self.rules = rules  # the access policy's roles and labels, binding owners' notifications
         self.batch = batch
         self.subs: dict[str, Tracked] = {}
         self.routes = Routes(catalog.registry)
@@ -222,13 +238,13 @@ class EventIndex:
                         mine = [i for i, c in enumerate(ordered) if c.type == "Subscription" and c.id == sub_id]
                         ordered = ordered[mine[0] + 1:] if mine else ordered
                     for change in ordered:
-                        stamp = await self._fires_for(tracked, change)
-                        if stamp is None:
+                        fired = await self._fires_for(tracked, change)
+                        if fired is None:
                             continue
                         number += 1
                         if number >= low:
                             found.append(Event(number, change.t, change.type, change.id, change.version,
-                                               change.method, stamp))
+                                               change.method, *fired))
                         if number >= high:
                             return found
                 if feed.cursor == before:
@@ -239,8 +255,8 @@ class EventIndex:
             await feed.close()
         return found
 
-    async def _fires_for(self, tracked: Tracked, change: Change) -> str | None:
-        """The change's timestamp when it is an event of `tracked` (the test `_apply` makes), else None."""
+    async def _fires_for(self, tracked: Tracked, change: Change) -> tuple[str, tuple[str, ...]] | None:
+        """The change's timestamp and patients when it is an event of `tracked` (the test `_apply` makes)."""
         topic = tracked.spec.topic
         if topic is None or tracked.filters is None or change.type not in topic.resource_types:
             return None
@@ -248,7 +264,11 @@ class EventIndex:
         focus = current or previous
         if focus is None or topic.name not in self.catalog.fired(change.type, change.method, previous, current):
             return None
-        return stamp if tracked.filters(change.type, focus) else None
+        if not tracked.filters(change.type, focus):
+            return None
+        if tracked.access is not None and not await tracked.access.may_read(change.type, change.id, focus):
+            return None
+        return stamp, patients_of(change.type, focus)
 
     # -- start ---------------------------------------------------------------------------------------------
     async def _bootstrap(self) -> ChangeFeed:
@@ -289,6 +309,12 @@ class EventIndex:
                 return start
             cursor = page.next_cursor
 
+    def _access(self, spec: Spec) -> OwnerAccess | None:
+        if spec.owner is None:
+            return None
+        return OwnerAccess(spec.owner[0], spec.owner[1], self.rules, self.store, self.catalog.registry,
+                           self.catalog.base_url)
+
     async def _apply(self, change: Change, touched: set[str]) -> None:
         if change.type == "Subscription":
             await self._apply_subscription(change, touched)
@@ -303,8 +329,9 @@ class EventIndex:
         for topic in sorted(fired):
             for sub in self.routes.candidates(topic, change.type, focus):
                 assert sub.filters is not None
-                if sub.filters(change.type, focus):
-                    sub.add(change, stamp)
+                if sub.filters(change.type, focus) and (
+                        sub.access is None or await sub.access.may_read(change.type, change.id, focus)):
+                    sub.add(change, stamp, patients_of(change.type, focus))
                     touched.add(sub.spec.id)
 
     async def _versions(self, change: Change) -> tuple[Indexed | None, Indexed | None, str]:
@@ -341,7 +368,8 @@ class EventIndex:
         spec = read_spec(orjson.loads(data), self.catalog)
         known = self.subs.get(change.id)
         if known is None or known.spec.criteria_key != spec.criteria_key:
-            tracked = self.subs[change.id] = Tracked(spec, change.t, _filters(spec, self.catalog))
+            tracked = self.subs[change.id] = Tracked(spec, change.t, _filters(spec, self.catalog),
+                                                     self._access(spec))
             self.routes.add(tracked)
         else:
             known.spec = spec

@@ -19,6 +19,8 @@ from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
 from caregate.errors import FhirError, Issue
+from caregate.interactions.owner import read_owner
+from caregate.policy import Actor
 from caregate.search.match import Indexed, Matcher, compile_matcher
 from caregate.search.query import parse
 from caregate.subscriptions.topics import Topic, TopicCatalog
@@ -57,11 +59,18 @@ class Spec:
     end: float | None  # POSIX seconds when the subscription ends
     error: str = ""  # R4 `Subscription.error`: the server's last word on why it is in error
     problem: str | None = None
+    owner: tuple[Actor, str] | None = None  # who wrote it, and for which purpose (interactions/owner.py)
 
     @property
-    def criteria_key(self) -> tuple[str, tuple[str, ...]]:
-        """What the event numbering depends on: a change of topic or filters starts a new count."""
-        return self.topic_url, tuple(sorted(self.filters))
+    def criteria_key(self) -> tuple[object, ...]:
+        """What the event numbering depends on: a change of topic, filters or owner (whose rights bound
+        what is delivered) starts a new count."""
+        who = None
+        if self.owner is not None:
+            actor, purpose = self.owner
+            who = (actor.subject, actor.client_id, actor.scope_string, actor.patient, actor.fhir_user, actor.roles,
+                   actor.org, purpose)
+        return self.topic_url, tuple(sorted(self.filters)), who
 
     def expired(self, now: float) -> bool:
         return self.end is not None and now >= self.end
@@ -118,7 +127,7 @@ def read_spec(resource: dict, catalog: TopicCatalog) -> Spec:
         heartbeat=heartbeat if isinstance(heartbeat, int) and heartbeat > 0 else 0,
         timeout=float(timeout) if isinstance(timeout, int) and timeout > 0 else None,
         max_count=max_count if isinstance(max_count, int) and max_count > 0 else None,
-        end=_end(resource.get("end")), error=str(resource.get("error") or ""))
+        end=_end(resource.get("end")), error=str(resource.get("error") or ""), owner=read_owner(resource))
     issues = _issues(spec, catalog)
     if issues:
         return replace(spec, problem=issues[0].diagnostics)

@@ -21,9 +21,11 @@ import time
 import orjson
 
 from caregate.errors import FhirError, incorrect
+from caregate.policy.rules import Policy as Rules
 from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore
 from caregate.subscriptions import bundles, http, model, state
+from caregate.subscriptions.audited import Recorder
 from caregate.subscriptions.delivery import Dispatcher, Policy, focus_resources
 from caregate.subscriptions.events import EventIndex, Tracked
 from caregate.subscriptions.lease import Lease, lease_for
@@ -36,14 +38,16 @@ WS_PATH = "$subscription-ws"
 
 class SubscriptionService:
     def __init__(self, store: ResourceStore, registry: Registry, base_url: str, database_url: str = "", *,
-                 policy: Policy | None = None, lease: Lease | None = None) -> None:
+                 policy: Policy | None = None, lease: Lease | None = None, rules: Rules | None = None,
+                 audit: Recorder | None = None) -> None:
         self.store = store
         self.base_url = base_url.rstrip("/")
         self.catalog = TopicCatalog(registry, self.base_url)
         self.policy = policy or Policy()
-        self.index = EventIndex(store, self.catalog)
+        self.index = EventIndex(store, self.catalog, rules=rules)  # `rules`: the access policy (policy/rules.py)
         self.lease = lease or lease_for(database_url)
         self.dispatcher = Dispatcher(self.index, self.base_url, self.policy)
+        self.audit = self.dispatcher.audit = audit  # notifications carrying events are audited (audited.py)
         self.leader = False
         self._task: asyncio.Task | None = None
 
@@ -185,7 +189,7 @@ class SubscriptionService:
         return f"{'wss' if scheme == 'https' else 'ws'}{sep}{rest}/{WS_PATH}"
 
     def session(self, send: Send) -> WsSession:
-        return WsSession(self.index, self.store, self.base_url, self.policy, send)
+        return WsSession(self.index, self.store, self.base_url, self.policy, send, self.audit)
 
 
 def _number(value: str | None, name: str, default: int) -> int:

@@ -22,6 +22,7 @@ import orjson
 
 from caregate.storage.base import ResourceStore
 from caregate.subscriptions import bundles, state
+from caregate.subscriptions.audited import Recorder, record_delivery
 from caregate.subscriptions.delivery import Policy, focus_resources
 from caregate.subscriptions.events import EventIndex, Tracked
 
@@ -36,8 +37,10 @@ def _outcome(text: str, code: str = "invalid") -> str:
 class WsSession:
     """The server side of one websocket connection, independent of the web framework carrying it."""
 
-    def __init__(self, index: EventIndex, store: ResourceStore, base_url: str, policy: Policy, send: Send) -> None:
+    def __init__(self, index: EventIndex, store: ResourceStore, base_url: str, policy: Policy, send: Send,
+                 audit: Recorder | None = None) -> None:
         self.index = index
+        self.audit = audit
         self.store = store
         self.base_url = base_url
         self.policy = policy
@@ -144,3 +147,4 @@ class WsSession:
                                     events, spec.content, resources)
         await self.send(orjson.dumps(body).decode())
         self.last_sent[spec.id] = time.monotonic()
+        await record_delivery(self.audit, self.base_url, spec, events)
