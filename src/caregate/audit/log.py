@@ -60,6 +60,7 @@ _LAST = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
 _INSERT_EVENT = "INSERT INTO audit_event (seq, recorded, json, hash) VALUES (?, ?, ?, ?)"
 _INSERT_PATIENT = "INSERT INTO audit_patient (patient, seq) VALUES (?, ?)"
 _BUSY_MS = 30000  # how long a waiting SQLite writer waits for another one
+_SPIN_S = 0.002  # how long a SQLite batch is retried on the event loop before it waits in a thread
 
 Batch = list[tuple[dict, list[str]]]
 
@@ -172,14 +173,23 @@ class AuditLog:
         await future
 
     async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._pending:
             batch, self._pending = self._pending, []
-            records = [(e, p) for e, p, _ in batch]
             try:
                 if self.postgres:
-                    await self._append_async(records)
-                elif not self._append_now(records):
-                    await asyncio.to_thread(self.append, records)
+                    await self._append_async([(e, p) for e, p, _ in batch])
+                else:
+                    # Another process's batch holds the locks for a fraction of a millisecond: try again on each
+                    # turn of the event loop (which serves other requests meanwhile, and their records join this
+                    # batch); only a longer wait (a resource write, a checkpoint) is handed to a thread.
+                    give_up = loop.time() + _SPIN_S
+                    while not self._append_now([(e, p) for e, p, _ in batch]):
+                        if loop.time() > give_up:
+                            await asyncio.to_thread(self.append, [(e, p) for e, p, _ in batch])
+                            break
+                        await asyncio.sleep(0)
+                        batch, self._pending = batch + self._pending, []
             except Exception as exc:  # every waiting request fails rather than answering unaudited
                 for _, _, future in batch:
                     if not future.done():
