@@ -21,6 +21,9 @@ from caregate.search.query import Clause, SearchQuery, TokenValue, parse
 from caregate.search.viewer import Viewer
 
 UNBOUNDED = Access(True)
+UNSUBSCRIBABLE = ("Subscription notifications can carry any patient's data, and this user reaches only the patients "
+                  "they have a relationship with, within the patients' Consents: subscriptions are for backend "
+                  "services (system/ scopes).")
 
 
 def forbidden(message: str) -> FhirError:
@@ -38,6 +41,8 @@ def permit(ctx: RequestContext, type_: str, interaction: str) -> Access:
     if not decision.allowed:
         raise forbidden(decision.reason)
     roles_allow(ctx, type_, interaction_letter(interaction))
+    if type_ == "Subscription" and interaction in ("create", "update", "patch") and viewer(ctx, decision) is not None:
+        raise forbidden(UNSUBSCRIBABLE)
     return decision
 
 
@@ -81,6 +86,8 @@ def permit_everything(ctx: RequestContext, interaction: str) -> None:
         raise forbidden("This operation can return resources of any type: it needs user/*.r or system/*.r (or "
                         "wider) scopes.")
     roles_allow(ctx, "Resource", interaction_letter(interaction))
+    if viewer(ctx, decision) is not None:
+        raise forbidden(UNSUBSCRIBABLE)
 
 
 def _wildcard(ctx: RequestContext, interaction: str) -> Access:
