@@ -17,7 +17,7 @@ import orjson
 from caregate.errors import HTTP_STATUS, FhirError, incorrect, invalid
 from caregate.interactions.bundles import outcome
 from caregate.interactions.context import RequestContext, Result
-from caregate.interactions.guard import forbidden, permit
+from caregate.interactions.guard import forbidden, permit, viewer
 from caregate.interactions.references import collect_references, is_conditional, rewrite_references
 from caregate.interactions.resource_rules import check_body, check_id, check_type
 from caregate.interactions.search import find
@@ -155,6 +155,10 @@ def _authorize(ctx: RequestContext, entries: list[_Entry]) -> None:
         if decision.patient is not None or decision.constraints:
             raise forbidden(f"Bundle.entry[{e.index}]: the scopes on {type_} are bounded (patient/ or a query "
                             "constraint); send that request on its own.")
+        if e.method != "POST" and viewer(ctx, decision) is not None:
+            raise forbidden(f"Bundle.entry[{e.index}]: this user reaches only the patients they have a relationship "
+                            "with, within the patients' Consents, which a Bundle's entries do not apply; send that "
+                            "request on its own.")
 
 
 async def transaction(ctx: RequestContext, bundle: object) -> Result:
