@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +96,9 @@ def tree_cpu_seconds(pid: int) -> float:
 class CaregateServer:
     """`python -m caregate serve` as a real process, as deployed: uvicorn, no access log, one worker by default."""
 
-    def __init__(self, database_url: str, log: Path, workers: int = 1) -> None:
+    def __init__(self, database_url: str, log: Path, workers: int = 1, *, module: str = "caregate",
+                 auth: bool = False) -> None:
+        """`module` another entry point taking `serve`'s options (bench.unaudited); `auth` serves with sign-in."""
         self.port = free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
         self.base = f"{self.origin}/fhir"
@@ -105,7 +107,7 @@ class CaregateServer:
                "CAREGATE_WORKERS": str(workers)}
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "caregate", "serve", "--no-auth", "--host", "127.0.0.1",
+                [sys.executable, "-m", module, "serve", *(() if auth else ("--no-auth",)), "--host", "127.0.0.1",
                  "--port", str(self.port), "--database", database_url],
                 stdout=subprocess.DEVNULL, stderr=out, env=env, cwd=ROOT,
             )
@@ -249,11 +251,12 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS_MS[m.group(2)]
 
 
-def wrk(url: str, script: Path, *, threads: int, connections: int, seconds: float) -> WrkResult:
+def wrk(url: str, script: Path, *, threads: int, connections: int, seconds: float,
+        headers: Sequence[str] = ()) -> WrkResult:
     """Run wrk and read its summary. wrk, written in C, keeps the load generator off the measured figure."""
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
-         url],
+         *(arg for header in headers for arg in ("-H", header)), url],
         capture_output=True, text=True, check=True,
     ).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)

@@ -7,12 +7,21 @@ The server's peak resident memory over the run is the read half of the memory be
 
 caregate is measured as `caregate serve` starts by default (one process, so one core) and again with one worker
 per core: nginx uses every core, and the second figure shows how much of the gap is only that.
+
+Then what access control costs (issue 6's target: at most 30% of read throughput): on SQLite and on PostgreSQL,
+with one worker and with one per core, the same reads with a backend service's bearer token, the access policy
+and the audit trail on, beside the same reads with authentication and the audit off (`bench.unaudited`). Both
+servers run side by side and are measured in alternating turns, so that both see the same machine load. The
+PostgreSQL cluster is switched to durable commits (fsync, synchronous_commit, full_page_writes on) first: the
+audit record must survive a power cut there, so its WAL flush is part of the cost.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,6 +34,7 @@ from bench.procs import (
     WrkResult,
     ensure_tools,
     peak_rss_mb,
+    postgres,
     tree_cpu_seconds,
     wrk,
     wrk_script,
@@ -32,6 +42,8 @@ from bench.procs import (
 from bench.report import Row, Target
 
 RATIO_TARGET = 0.25
+COST_TARGET = 0.7  # policy + audit may cost at most 30% of read throughput
+TURNS = 2  # alternating turns per server in the cost comparison
 RSS_TARGET_MB = 300.0
 WARM_UP_S = 2.0
 
@@ -86,6 +98,7 @@ def run(patients: int, seconds: float, scratch: Path) -> list[Row]:
             note=f"{wide.describe}, server CPU {wide_busy:.0%} of a core{wide_note}"),
         Row("memory", "peak RSS of `caregate serve` during the read benchmark", rss, "MB",
             targets=(Target("<=", RSS_TARGET_MB),), note="VmHWM of the one-worker server process"),
+        *cost_rows(raw, ids, seconds, scratch),
     ]
 
 
@@ -95,3 +108,74 @@ def _measure_server(server: CaregateServer, script: Path, seconds: float) -> tup
     cpu_before, wall_before = tree_cpu_seconds(server.pid), time.perf_counter()
     result = _measure(server.origin, script, seconds)
     return result, (tree_cpu_seconds(server.pid) - cpu_before) / (time.perf_counter() - wall_before)
+
+
+def cost_rows(raw: list[bytes], ids: list[str], seconds: float, scratch: Path,
+              engines: tuple[str, ...] = ("sqlite", "postgresql")) -> list[Row]:
+    """Reads with policy and audit on beside the same reads with auth and audit off, per engine and worker count."""
+    cores = os.cpu_count() or 1
+    script = wrk_script(scratch / "cost.lua", "/fhir/Patient/", ids)
+    rows = []
+    for engine in engines:
+        with _database(engine, scratch, raw) as url:
+            for workers in sorted({1, cores}):
+                full, off = _compare(url, workers, script, seconds, scratch / f"cost-{engine}-{workers}")
+                rows.append(Row(
+                    "read", f"{engine}: GET /fhir/Patient/{{id}}, backend token + policy + audit, "
+                            f"{workers} worker{'s' if workers > 1 else ''}", full.rps, "requests/s", off.rps,
+                    "auth and audit off, alternating", (Target(">=", COST_TARGET, "ratio"),),
+                    note=f"on {full.describe}; off {off.describe}"))
+    return rows
+
+
+@contextmanager
+def _database(engine: str, scratch: Path, raw: list[bytes]) -> Iterator[str]:
+    if engine == "sqlite":
+        url = f"sqlite:///{scratch / 'cost.db'}"
+        caregate_rate(url, raw)
+        yield url
+        return
+    import psycopg
+
+    with postgres() as cluster:
+        url = cluster.create_database("cost")  # type: ignore[attr-defined]
+        with psycopg.connect(url, autocommit=True) as conn:  # a durable commit, as production runs
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                conn.execute(f"ALTER SYSTEM SET {setting} = on")
+            conn.execute("SELECT pg_reload_conf()")
+        caregate_rate(url, raw)
+        yield url
+
+
+def _compare(url: str, workers: int, script: Path, seconds: float, logs: Path) -> tuple[WrkResult, WrkResult]:
+    from joserfc import jwk
+
+    from caregate.auth.service import AuthService
+
+    logs.mkdir(parents=True, exist_ok=True)
+    with CaregateServer(url, logs / "full.log", workers=workers, auth=True) as full, \
+            CaregateServer(url, logs / "off.log", workers=workers, module="bench.unaudited") as off:
+        service = AuthService(url, full.base)
+        if service.clients.get("bench-read") is None:
+            key = jwk.ECKey.generate_key("P-384", parameters={"kid": "k1"})
+            service.clients.add("bench-read", "system/*.rs", client_id="bench-read",
+                                jwks={"keys": [dict(key.as_dict(private=False))]})
+        token = service.issue("bench-read", "system/*.rs", lifetime=3600)[0]
+        bearer = (f"Authorization: Bearer {token}",)
+        threads, connections = _settings()
+        turns: dict[str, list[WrkResult]] = {"full": [], "off": []}
+        for server, headers in ((full, bearer), (off, ())):
+            wrk(server.origin, script, threads=threads, connections=connections, seconds=WARM_UP_S, headers=headers)
+        for _ in range(TURNS):
+            for name, server, headers in (("off", off, ()), ("full", full, bearer)):
+                turns[name].append(wrk(server.origin, script, threads=threads, connections=connections,
+                                       seconds=seconds / TURNS, headers=headers))
+    return _merged(turns["full"]), _merged(turns["off"])
+
+
+def _merged(results: list[WrkResult]) -> WrkResult:
+    """Turns of equal length as one: requests/s and errors summed over time, the worst turn's latencies."""
+    return WrkResult(sum(r.rps for r in results) / len(results),
+                     max((r.p50_ms for r in results if r.p50_ms is not None), default=None),
+                     max((r.p99_ms for r in results if r.p99_ms is not None), default=None),
+                     sum(r.requests for r in results), sum(r.bad for r in results))
