@@ -26,8 +26,8 @@ class Secured:
     auth: Any
     service: Any
 
-    def headers(self, scope: str, patient: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.auth.issue('app', scope, patient=patient)[0]}"}
+    def headers(self, scope: str, patient: str | None = None, user: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.auth.issue('app', scope, patient=patient, user=user)[0]}"}
 
 
 @pytest.fixture
@@ -132,3 +132,48 @@ async def test_each_notification_with_events_is_audited(secured: Secured, receiv
     assert "Patient/bob" not in str(event)
     agent = event["agent"][0]
     assert agent["purposeOfUse"][0]["coding"][0]["code"] == "TREAT"
+
+
+async def test_break_glass_access_is_an_event_naming_actor_patient_reason_and_time(secured: Secured,
+                                                                                  receiver: Receiver) -> None:
+    writer = secured.headers("system/*.cruds")
+    assert (await secured.client.put("/fhir/Patient/alice", headers=writer,
+                                     json={"resourceType": "Patient", "id": "alice"})).status_code == 201
+    watcher = secured.headers("system/*.rs system/Subscription.cru")
+    r = await secured.client.post("/fhir/Subscription", headers=watcher, json=subscription(
+        "break-glass-access", endpoint=receiver.url, base=BASE, content="full-resource"))
+    assert r.status_code == 201, r.text
+    sub = r.json()["id"]
+    await await_until(lambda: receiver.bodies("handshake"), what="the handshake")
+
+    secured.auth.users.add("dr-who", "correct horse battery staple", practitioner="drwho", org="A81001")
+    clinician = secured.headers("user/*.rs", user="dr-who")
+    assert (await secured.client.get("/fhir/Patient/alice", headers=clinician)).status_code == 404  # no event
+    urgent = {**clinician, "X-Purpose-Of-Use": "ETREAT", "X-Break-Glass-Reason": "unconscious in A&E"}
+    assert (await secured.client.get("/fhir/Patient/alice", headers=urgent)).status_code == 200
+    await await_until(lambda: events_of(receiver.bodies()), what="the break-glass notification")
+    await anyio.sleep(0.3)
+    got = receiver.bodies("event-notification")
+    assert len(got) == 1 and [n for n, _ in events_of(got)] == [1]
+    record = got[0]["entry"][1]["resource"]
+    assert record["resourceType"] == "Basic" and record["subject"] == {"reference": "Patient/alice"}
+    assert record["author"]["reference"] == "Practitioner/drwho" and "client app" in record["author"]["display"]
+    ext = {e["url"].rsplit("-", 1)[1]: next(v for k, v in e.items() if k.startswith("value"))
+           for e in record["extension"]}
+    assert ext["reason"] == "unconscious in A&E" and ext["time"].startswith(record["created"])
+    assert ext["request"] == "GET /fhir/Patient/alice" and ext["status"] == "200"
+
+    replay = (await secured.client.get(f"/fhir/Subscription/{sub}/$events", headers=watcher)).json()
+    assert [e["fullUrl"] for e in replay["entry"][1:]] == [got[0]["entry"][1]["fullUrl"]], "durable: $events has it"
+    forged = {k: v for k, v in record.items() if k not in ("id", "meta")}
+    r = await secured.client.post("/fhir/Basic", headers=writer, json=forged)
+    assert r.status_code == 403, "a client cannot forge a break-glass record"
+    assert "written by the server only" in r.text
+
+
+async def test_the_break_glass_topic_is_advertised(secured: Secured) -> None:
+    cs = (await secured.client.get("/fhir/metadata")).json()
+    sub = next(r for r in cs["rest"][0]["resource"] if r["type"] == "Subscription")
+    topics = [e["valueCanonical"] for e in sub["extension"]
+              if e["url"].endswith("/capabilitystatement-subscriptiontopic-canonical")]
+    assert f"{BASE}/SubscriptionTopic/break-glass-access" in topics

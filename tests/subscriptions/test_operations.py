@@ -178,5 +178,5 @@ async def test_capability_statement_advertises_the_topics(live: Live) -> None:
     topics = [e["valueCanonical"] for e in sub["extension"]
               if e["url"].endswith("/capabilitystatement-subscriptiontopic-canonical")]
     assert f"{BASE}/SubscriptionTopic/encounter-admission" in topics
-    assert f"{BASE}/SubscriptionTopic/lab-result" in topics and len(topics) == 5
+    assert f"{BASE}/SubscriptionTopic/lab-result" in topics and len(topics) == 6
     assert {"status", "events", "get-ws-binding-token"} <= {o["name"] for o in sub["operation"]}

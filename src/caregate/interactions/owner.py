@@ -11,11 +11,30 @@ standing right to be told.
 
 from __future__ import annotations
 
+from caregate.errors import FhirError
 from caregate.interactions.context import RequestContext
 from caregate.policy import Actor
 from caregate.policy.purpose import BREAK_GLASS
 
 OWNER = "https://caregate.invalid/fhir/StructureDefinition/subscription-owner"
+# Basic records only the server writes: break-glass access records (subscriptions/breakglass.py), which raise
+# notifications, and the subscriptions' runtime state (delivery checkpoints, websocket binding tokens).
+ACCESS_EVENTS = "https://caregate.invalid/fhir/CodeSystem/access-event"
+RUNTIME = "https://caregate.invalid/fhir/CodeSystem/subscription-runtime"
+SERVER_ONLY = frozenset({ACCESS_EVENTS, RUNTIME})
+
+
+def server_fields(ctx: RequestContext, resource: dict) -> None:
+    """What only the server may write, applied to a resource a client is writing: its records are refused
+    (403), and a Subscription gets its owner recorded."""
+    if resource.get("resourceType") == "Basic":
+        code = resource.get("code") if isinstance(resource.get("code"), dict) else {}
+        assert isinstance(code, dict)
+        for coding in code.get("coding") or ():
+            if isinstance(coding, dict) and coding.get("system") in SERVER_ONLY:
+                raise FhirError("forbidden", f"Basic resources coded in {coding['system']} are written by the "
+                                             "server only.")
+    record_owner(ctx, resource)
 
 
 def record_owner(ctx: RequestContext, resource: dict) -> None:

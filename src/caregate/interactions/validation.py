@@ -21,7 +21,7 @@ import orjson
 from caregate.errors import FhirError, Issue, incorrect
 from caregate.fhir.validate import outcome, validate
 from caregate.interactions.context import RequestContext, Result
-from caregate.interactions.owner import record_owner
+from caregate.interactions.owner import server_fields
 from caregate.interactions.read import read
 from caregate.interactions.resource_rules import check_id, check_type
 from caregate.interactions.stored_terminology import refresh_stored_terminology
@@ -53,8 +53,9 @@ async def check_write(ctx: RequestContext, resource: dict, where: str | None = N
     """Validate a resource about to be written: raise a 422 FhirError listing every issue when the server's
     mode rejects it, else return the warnings. `where` relocates issues (`Bundle.entry[2].resource`). Declared
     profiles stored on this server are used beside the shipped ones. Every write passes here, so a Subscription
-    also gets its writer recorded as its owner first (interactions/owner.py)."""
-    record_owner(ctx, resource)
+    also gets its writer recorded as its owner first, and records only the server writes are refused
+    (interactions/owner.py)."""
+    server_fields(ctx, resource)
     mode = ctx.validation
     if mode == "off":
         return []

@@ -21,10 +21,11 @@ import time
 import orjson
 
 from caregate.errors import FhirError, incorrect
+from caregate.policy import Actor
 from caregate.policy.rules import Policy as Rules
 from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore
-from caregate.subscriptions import bundles, http, model, state
+from caregate.subscriptions import breakglass, bundles, http, model, state
 from caregate.subscriptions.audited import Recorder
 from caregate.subscriptions.delivery import Dispatcher, Policy, focus_resources
 from caregate.subscriptions.events import EventIndex, Tracked
@@ -181,6 +182,12 @@ class SubscriptionService:
                 raise FhirError("fault", f"Delivery to the endpoint failed after {sent} events: {exc}.") from exc
             sent += len(events)
         return sent
+
+    async def record_break_glass(self, actor: Actor | None, reason: str, patients: list[str], recorded: str,
+                                 request: str, status: int) -> None:
+        """Store the records of one request made under break-glass (breakglass.py)."""
+        await breakglass.store_records(self.store, breakglass.record(actor, reason, patients, recorded, request,
+                                                                     status))
 
     @property
     def websocket_url(self) -> str:

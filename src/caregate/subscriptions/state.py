@@ -22,9 +22,10 @@ import orjson
 
 from caregate.clock import instant
 from caregate.errors import FhirError
+from caregate.interactions.owner import RUNTIME
 from caregate.storage.base import ResourceStore, Write
 
-SYSTEM = "https://caregate.invalid/fhir/CodeSystem/subscription-runtime"
+SYSTEM = RUNTIME  # clients cannot write these records (interactions/owner.py)
 EXT = "https://caregate.invalid/fhir/StructureDefinition/"
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from caregate.interactions.owner import ACCESS_EVENTS
 from caregate.search.match import Indexed, Matcher, compile_matcher
 from caregate.search.query import parse
 from caregate.search.registry import Registry
@@ -82,6 +83,11 @@ BUILTIN_TOPICS: tuple[Topic, ...] = (
           "A Consent is created, updated or deleted (a deletion withdraws what it allowed).",
           (Trigger("Consent", frozenset({"create", "update", "delete"})),),
           {"Consent": ("patient", "status", "category", "scope")}),
+    Topic("break-glass-access", "Break-glass access",
+          "Someone reached a patient's record with emergency access (purpose ETREAT): the server's record of it "
+          "names the actor (author), the patient (subject), the reason and the time (subscriptions/breakglass.py).",
+          (Trigger("Basic", frozenset({"create"}), current=f"code={ACCESS_EVENTS}|break-glass"),),
+          {"Basic": ("patient", "subject", "author")}),
 )
 
 

@@ -77,6 +77,8 @@ class FhirApi:
                                                          "the error has been logged."), out)
         if self.audit is not None:
             response = await self._audited(request, scope, response, out)
+        if self.subscriptions is not None:  # break-glass requests: their record first (subscriptions/breakglass.py)
+            response = await self.subscriptions.after(request, scope, response, out)
         await response(scope, receive, send)
 
     async def _audited(self, request: Request, scope: Scope, response: Response, out: Format) -> Response:

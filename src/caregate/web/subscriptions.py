@@ -23,9 +23,11 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from caregate.clock import SystemClock, instant
 from caregate.errors import FhirError, incorrect
 from caregate.subscriptions.service import WS_PATH, SubscriptionService
-from caregate.web.render import Format, json_response
+from caregate.web import audit as audit_facts
+from caregate.web.render import Format, error_response, json_response
 
 log = logging.getLogger("caregate")
 OPERATIONS = ("$status", "$events", "$get-ws-binding-token")
@@ -81,6 +83,25 @@ class SubscriptionWeb:
         except orjson.JSONDecodeError:
             return  # the interaction reports malformed JSON itself
         self.service.check(body)
+
+    async def after(self, request: Request, scope: Scope, response: Response, out: Format) -> Response:
+        """A request made under break-glass is answered only once its record is stored: the durable event of
+        the `break-glass-access` topic (subscriptions/breakglass.py)."""
+        purpose = scope.get("caregate.purpose")
+        if purpose is None or not purpose.break_glass:
+            return response
+        recorded = instant(SystemClock().now())
+        facts = audit_facts.access(scope, scope.get("caregate.actor"), response.status_code, recorded, purpose,
+                                   getattr(request, "_body", None), getattr(response, "body", None),
+                                   response.headers.get("location"))
+        try:
+            await self.service.record_break_glass(facts.actor, purpose.reason or "", facts.patients, recorded,
+                                                  f"{scope['method']} {scope['path']}", response.status_code)
+        except Exception:
+            log.exception("break-glass record not written", extra={"fields": {"route": scope.get("route_template")}})
+            return error_response(FhirError("fault", "The break-glass access could not be recorded, so it is not "
+                                                     "answered."), out)
+        return response
 
     def is_websocket_path(self, path: str) -> bool:
         return path.rstrip("/").endswith(f"/fhir/{WS_PATH}")
