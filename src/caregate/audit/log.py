@@ -11,7 +11,7 @@ ONE hash chain, one batch at a time, under a lock held from reading the chain's 
 
 - PostgreSQL: a transaction-scoped advisory lock. The commit is awaited on an asynchronous connection, so the
   event loop serves other requests (which gather into the next batch) while the lock and the flush are waited
-  for; there is no thread hand-off.
+  for; there is no thread hand-off. The lock is not held during the WAL flush (`_append_async` says how).
 - SQLite: an exclusive `flock` on a file beside the database, then the SQLite write lock. `flock` wakes a
   waiting process the moment the lock is released, where SQLite's own busy handler would sleep for whole
   milliseconds. When both locks are free at once, which is the usual case, the batch is committed directly on
@@ -265,15 +265,24 @@ class AuditLog:
             cur.executemany(self._sql(_INSERT_PATIENT), patients)
 
     async def _append_async(self, batch: Batch) -> None:
-        """PostgreSQL: extend the chain in one transaction on this event loop's connection."""
+        """PostgreSQL: extend the chain in one transaction on this event loop's connection, then make it durable.
+
+        The chain transaction commits without waiting for its WAL flush (synchronous_commit off, for it alone),
+        so the lock is released as soon as the rows are in; a second, empty but durable commit then waits for the
+        flush, which covers every earlier WAL record, this batch's included. Another process can thus extend the
+        chain while this one waits for the disk, and their flushes can be shared: the lock is held for
+        milliseconds less per batch, and no response goes out before its record is on disk."""
         conn = await self._async_connection()
         async with conn.transaction():
+            await conn.execute("SET LOCAL synchronous_commit = off")
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
             events, patients = _rows_for(batch, await (await conn.execute(_LAST)).fetchone())
             async with conn.cursor() as cur:
                 await cur.executemany(self._sql(_INSERT_EVENT), events)
                 if patients:
                     await cur.executemany(self._sql(_INSERT_PATIENT), patients)
+        async with conn.transaction():
+            await conn.execute("SELECT txid_current()")  # a transaction id, so that its commit flushes the WAL
 
     async def _async_connection(self) -> Any:
         loop = asyncio.get_running_loop()
