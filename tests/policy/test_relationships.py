@@ -190,6 +190,24 @@ async def test_staff_bundles_may_only_create(secured: Secured) -> None:  # noqa:
         assert r.status_code == 200, r.text
 
 
+async def test_staff_read_the_access_logs_of_their_patients_only(secured: Secured) -> None:  # noqa: F811
+    await _write(secured, ORG, RELATIONS["care-team"][0])
+    backend = secured.headers("system/*.rs")
+    for patient in ("alice", "bob"):
+        assert (await secured.client.get(f"/fhir/Patient/{patient}", headers=backend)).status_code == 200
+    headers = _doctor(secured)
+    log = await secured.client.get("/fhir/AuditEvent?patient=alice", headers=headers)
+    assert log.status_code == 200 and log.json()["total"] >= 1
+    mine = log.json()["entry"][0]["resource"]["id"]
+    assert (await secured.client.get(f"/fhir/AuditEvent/{mine}", headers=headers)).status_code == 200
+    theirs = await secured.client.get("/fhir/AuditEvent?patient=bob", headers=headers)
+    assert theirs.status_code == 200 and theirs.json()["total"] == 0
+    bobs = (await secured.client.get("/fhir/AuditEvent?patient=bob", headers=backend)).json()["entry"]
+    assert (await secured.client.get(f"/fhir/AuditEvent/{bobs[0]['resource']['id']}", headers=headers)).status_code \
+        == 404
+    assert (await secured.client.get("/fhir/AuditEvent", headers=headers)).status_code == 403
+
+
 async def test_the_kinds_that_count_are_configurable(secured: Secured) -> None:  # noqa: F811
     await _write(secured, ORG, RELATIONS["care-team"][0])
     headers = _doctor(secured)

@@ -14,7 +14,7 @@ import asyncio
 from caregate.audit import AuditLog
 from caregate.errors import FhirError, incorrect
 from caregate.interactions.context import RequestContext, Result
-from caregate.interactions.guard import permit
+from caregate.interactions.guard import UNBOUNDED, forbidden, permit, viewer, visible
 
 REDACTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "REDACTED",
             "display": "redacted"}
@@ -49,6 +49,11 @@ async def search_audit(ctx: RequestContext, log: AuditLog, params: list[tuple[st
             patient = own
         elif patient != own:  # another patient's log does not exist for this reader
             return Result(body=_bundle(ctx, 0, []))
+    if viewer(ctx, decision) is not None:  # staff read the logs of the patients within their reach only
+        if patient is None:
+            raise forbidden("A member of staff reads one patient's access log at a time: give patient=.")
+        if not await visible(ctx, UNBOUNDED, "Patient", patient):
+            return Result(body=_bundle(ctx, 0, []))
     total, events = await asyncio.to_thread(log.about, patient, count, ids)
     if own is not None:
         events = [_redact(e, own) for e in events]
@@ -65,6 +70,11 @@ async def read_audit(ctx: RequestContext, log: AuditLog, id_: str) -> Result:
             event = None
         else:
             event = _redact(event, own)
+    if event is not None and viewer(ctx, decision) is not None:  # staff: every patient it names within reach
+        named = {e["what"]["reference"].removeprefix("Patient/") for e in event.get("entity", ())
+                 if str(e.get("what", {}).get("reference", "")).startswith("Patient/")}
+        if not named or not all([await visible(ctx, UNBOUNDED, "Patient", p) for p in sorted(named)]):
+            event = None
     if event is None:
         raise FhirError("not-found", f"AuditEvent/{id_} is not known.")
     return Result(body=event)
