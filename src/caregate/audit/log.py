@@ -157,7 +157,7 @@ class AuditLog:
                                            self._checkpointer)
 
     def close(self) -> None:
-        with self._conn_lock, self._write_lock:
+        with self._write_lock, self._conn_lock:  # the order _open_writer takes them in
             if self._finalizer is not None:
                 self._finalizer()
             self._conn = self._writer = self._lock_fd = self._async = self._checkpointer = self._finalizer = None
@@ -250,10 +250,11 @@ class AuditLog:
         conn = self._writer
         try:
             self._insert(conn, batch)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a failed COMMIT may leave it open: the next batch must start afresh
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         assert self._checkpointer is not None
         self._checkpointer.committed()
 
