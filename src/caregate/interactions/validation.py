@@ -5,7 +5,8 @@ The server validates every create, update, patch and transaction entry in one of
 - `lenient` (default): a resource is rejected (422) only for errors against the base R4 specification;
   what its declared profiles (`meta.profile`) reject, and profiles or ValueSets that cannot be resolved, are
   warnings kept for the response.
-- `strict`: also rejects a resource that fails a declared profile or declares one the server cannot check.
+- `strict`: also rejects a resource that fails a declared profile; a profile the server cannot resolve stays
+  a warning, as the issue of any unknown definition is (nothing was checked, so nothing failed).
 - `off`: no validation beyond what storing a resource needs (resource_rules.py).
 
 `$validate` (type and instance level) always answers 200 with an OperationOutcome, also when the resource
@@ -42,13 +43,6 @@ def _relocate(issue: Issue, rtype: str, where: str | None) -> Issue:
     return Issue(issue.diagnostics, issue.code, issue.severity, (loc, *issue.expression[1:]))
 
 
-def _escalate(issue: Issue) -> Issue:
-    """In strict mode a declared profile the server cannot check is an error, not a warning."""
-    if issue.code == "not-supported" and issue.expression and ".meta.profile[" in issue.expression[0]:
-        return Issue(issue.diagnostics, issue.code, "error", issue.expression)
-    return issue
-
-
 async def check_write(ctx: RequestContext, resource: dict, where: str | None = None) -> list[Issue]:
     """Validate a resource about to be written: raise a 422 FhirError listing every issue when the server's
     mode rejects it, else return the warnings. `where` relocates issues (`Bundle.entry[2].resource`). Declared
@@ -64,8 +58,6 @@ async def check_write(ctx: RequestContext, resource: dict, where: str | None = N
     stored = await stored_profiles(ctx, _profile_urls(resource, None))
     found = validate(resource, definitions=stored, profile_errors="warning" if mode == "lenient" else "error")
     issues = [_relocate(i, rtype, where) for i in found]
-    if mode == "strict":
-        issues = [_escalate(i) for i in issues]
     errors = [i for i in issues if i.severity in ("error", "fatal")]
     if errors:
         first = errors[0]
