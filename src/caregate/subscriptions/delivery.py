@@ -179,7 +179,7 @@ class Courier:
             await self._failed(str(exc))
             return False
         self.failures, self.next_try, self.last_sent = 0, 0.0, time.monotonic()
-        await record_delivery(self.audit, self.base_url, spec, events)
+        record_delivery(self.audit, self.base_url, spec, events)
         return True
 
     async def _failed(self, reason: str) -> None:

@@ -147,4 +147,4 @@ class WsSession:
                                     events, spec.content, resources)
         await self.send(orjson.dumps(body).decode())
         self.last_sent[spec.id] = time.monotonic()
-        await record_delivery(self.audit, self.base_url, spec, events)
+        record_delivery(self.audit, self.base_url, spec, events)
