@@ -393,7 +393,8 @@ class _Checkpointer:
         self._wake.set()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self._path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
+        # A RESTART checkpoint holds off writers while it waits for readers: never for more than a second.
+        conn = sqlite3.connect(self._path, timeout=1.0, isolation_level=None, check_same_thread=False)
         mode = "PASSIVE"
         try:
             while True:
