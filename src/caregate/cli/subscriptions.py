@@ -27,6 +27,7 @@ def _run(database: str | None, work: Callable[[SubscriptionService], Awaitable[T
     """Open the store, run `work` with a service that never delivers on its own, close the store."""
     from caregate.config import Settings
     from caregate.errors import FhirError
+    from caregate.policy.rules import PolicyError, load_policy
     from caregate.search.registry import default_registry
     from caregate.storage import open_store
     from caregate.subscriptions.lease import LocalLease
@@ -34,13 +35,17 @@ def _run(database: str | None, work: Callable[[SubscriptionService], Awaitable[T
 
     settings = Settings.from_env(database_url=database)
     try:
+        rules = load_policy(settings.policy)  # owners' notifications are bounded as the server bounds them
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
         store = open_store(settings.database_url)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--database") from None
 
     async def go() -> T:
         service = SubscriptionService(store, default_registry(), settings.fhir_base, settings.database_url,
-                                      lease=LocalLease())
+                                      lease=LocalLease(), rules=rules)
         try:
             return await work(service)
         finally:
