@@ -39,7 +39,7 @@ def build(settings: Settings, *, access_log: bool = True):
         api.explain_access = ExplainAccess(auth.users)
         auth.bearer.min_proofing = minimum_proofing(settings.min_proofing)  # below it, patients get no record
         api.security = security_statement(server.endpoints)
-        oauth = oauth_web(server, store, api.registry, settings.federation)
+        oauth = oauth_web(server, store, api.registry, settings.federation, api.policy)
     return asgi_app(api, access_log=access_log, oauth=oauth)
 
 

@@ -28,7 +28,8 @@ SCOPE = "launch/patient openid fhirUser profile patient/*.rs"
 STAFF_SCOPE = "launch/patient openid fhirUser patient/*.rs"
 RECORDS = [
     {"resourceType": "Patient", "id": "alice", "name": [{"given": ["Alice"], "family": "Ashby"}],
-     "birthDate": "1970-01-02", "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": NHS_NUMBER}]},
+     "birthDate": "1970-01-02", "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": NHS_NUMBER}],
+     "generalPractitioner": [{"reference": "Practitioner/drwho"}]},
     {"resourceType": "Patient", "id": "bob", "name": [{"family": "Brown"}]},
     {"resourceType": "Practitioner", "id": "drwho", "name": [{"family": "Who"}],
      "identifier": [{"system": "https://fhir.nhs.uk/Id/sds-user-id", "value": "555123"}]},

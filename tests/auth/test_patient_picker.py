@@ -1,6 +1,6 @@
 """The staff patient picker, followed as a browser without JavaScript would: a clinician whose app asks for
-`launch/patient` without an EHR launch finds the patient by name or NHS number and chooses them; forged or
-stale choices and patient users get nowhere."""
+`launch/patient` without an EHR launch finds the patient by name or NHS number and chooses them, among the
+patients they have a legitimate relationship with only; forged or stale choices and patient users get nowhere."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ async def _picker(secured: Secured, username: str = "dr-who") -> tuple[httpx.Res
     secured.auth.users.add("dr-who", PASSWORD, practitioner="drwho", org="RX1", roles=("R8000",))
     await secured.app.app.fhir.store.transact([Write("update", "Patient", "carol", {
         "resourceType": "Patient", "id": "carol", "name": [{"given": ["Carol"], "family": "Ashby"}],
+        "generalPractitioner": [{"reference": "Practitioner/drwho"}],  # registered with dr-who: a relationship
         "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": NHS_NUMBER}]})])
     verifier, challenge = pkce()
     page = await secured.client.get(url("/auth/authorize", authorize_params(SCOPE, challenge, client_id="ward")))
@@ -37,7 +38,10 @@ async def test_search_by_name_and_by_nhs_number_then_choose(secured: Secured) ->
     assert picker.status_code == 200 and 'action="/auth/pick"' in picker.text and "<script" not in picker.text
     ticket = hidden_fields(picker.text)
     by_name = await secured.client.post("/auth/pick", data={**ticket, "q": "Ashby"})
-    assert "2 patients found" in by_name.text and "Carol Ashby" in by_name.text
+    # Alice Ashby is not registered with dr-who: the picker does not show her, nor let her be chosen
+    assert "1 patient found" in by_name.text and "Carol Ashby" in by_name.text and "alice" not in by_name.text
+    outside = await secured.client.post("/auth/pick", data={**ticket, "patient": "alice"})
+    assert outside.status_code == 400
     by_number = await secured.client.post("/auth/pick", data={**ticket, "q": "943 476 5919"})
     assert "1 patient found" in by_number.text and "Carol Ashby" in by_number.text
     assert "Brown" not in by_number.text
@@ -83,7 +87,8 @@ async def test_a_patient_user_never_reaches_the_picker(secured: Secured) -> None
 async def test_too_many_matches_are_capped_and_the_person_asked_to_narrow(secured: Secured) -> None:
     picker, _ = await _picker(secured)
     await secured.app.app.fhir.store.transact([Write("update", "Patient", f"smith{i}", {
-        "resourceType": "Patient", "id": f"smith{i}", "name": [{"family": "Smith", "given": [f"Sam{i}"]}]})
+        "resourceType": "Patient", "id": f"smith{i}", "name": [{"family": "Smith", "given": [f"Sam{i}"]}],
+        "generalPractitioner": [{"reference": "Practitioner/drwho"}]})
         for i in range(21)])
     found = await secured.client.post("/auth/pick", data={**hidden_fields(picker.text), "q": "Smith"})
     assert "More than 20 patients found" in found.text and "Only the first 20 are shown" in found.text

@@ -5,6 +5,7 @@ and consent pages, token, revocation, introspection, registration). Protocol ans
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qsl
 
 import anyio.to_thread
@@ -18,11 +19,15 @@ from caregate.auth.federation import CALLBACK_PATH
 from caregate.auth.federation import load as load_federation
 from caregate.auth.server import AuthorizationServer, PageError, RedirectError
 from caregate.auth.throttle import GuessLimiter
-from caregate.auth.users import SignInRefused
+from caregate.auth.users import SignInRefused, User
+from caregate.policy import Actor
+from caregate.policy.purpose import DEFAULT as DIRECT_CARE
+from caregate.policy.relationships import viewer_of
+from caregate.policy.rules import Policy
 from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore
 from caregate.web.federation import START_PATH, FederationWeb
-from caregate.web.record_lookup import PICK_LIMIT, RecordLookup
+from caregate.web.record_lookup import PICK_LIMIT, Bounds, RecordLookup
 from caregate.web.signin_pages import code_page, consent_page, error_page, picker_page, sign_in_page
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -45,11 +50,12 @@ class OAuthWeb:
     set, is the identity providers trusted besides (or instead of) local accounts."""
 
     def __init__(self, server: AuthorizationServer, lookup: RecordLookup | None = None,
-                 federation: FederationWeb | None = None) -> None:
+                 federation: FederationWeb | None = None, policy: Policy | None = None) -> None:
         self.server = server
         self.limiter = GuessLimiter()
         self.lookup = lookup
         self.federation = federation
+        self.policy = policy  # the access policy, whose roles and labels bound the patient picker
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
@@ -159,15 +165,17 @@ class OAuthWeb:
         form = await _form(request)
         ticket = form.get("ticket", "")
         try:
-            await anyio.to_thread.run_sync(self.server.picking, ticket)
+            req, user = await anyio.to_thread.run_sync(self.server.picking, ticket)
         except SignInRefused:
             return _page(error_page("This sign-in has expired or was already used; start again from the app."), 400)
         if self.lookup is None:
             return _page(error_page("This server cannot search for patients."), 400)
+        bounds = self._bounds(req.client_id, user)
         chosen = form.get("patient")
         if chosen is not None:
-            if not await self.lookup.patient_exists(chosen):
-                return _page(picker_page(ticket, error="That patient record no longer exists; search again."), 400)
+            if not await self.lookup.patient_exists(chosen, bounds):
+                return _page(picker_page(ticket, error="That patient record no longer exists or is not one you "
+                                                       "care for; search again."), 400)
             try:
                 consent = await anyio.to_thread.run_sync(self.server.pick, ticket, chosen)
             except SignInRefused:
@@ -177,8 +185,18 @@ class OAuthWeb:
         query = form.get("q", "").strip()
         if not query:
             return _page(picker_page(ticket, error="Enter a name or an NHS number."), 400)
-        found = await self.lookup.find_patients(query, PICK_LIMIT + 1)
+        found = await self.lookup.find_patients(query, PICK_LIMIT + 1, bounds)
         return _page(picker_page(ticket, query, found[:PICK_LIMIT], more=len(found) > PICK_LIMIT))
+
+    def _bounds(self, client_id: str, user: User) -> Bounds:
+        """The patients a member of staff reaches for direct care, as their own searches would be bounded."""
+        actor = Actor.from_scope_string(user.name, client_id, "", fhir_user=user.fhir_user, roles=user.roles,
+                                        org=user.org)
+        found = viewer_of(actor, DIRECT_CARE)
+        if found is not None and found.kinds and self.policy is not None:
+            found = replace(found, kinds=self.policy.relationship_kinds(actor, found.kinds))
+        hidden = self.policy.sight(actor, DIRECT_CARE).hidden if self.policy is not None else ()
+        return Bounds(found, hidden)
 
     async def _federated(self, request: Request, path: str, method: str) -> Response:
         if self.federation is None:
@@ -256,11 +274,11 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def oauth_web(server: AuthorizationServer, store: ResourceStore, registry: Registry,
-              federation_file: str = "") -> OAuthWeb:
+              federation_file: str = "", policy: Policy | None = None) -> OAuthWeb:
     """The authorization server on HTTP with its record lookups, trusting the identity providers the
     federation file names (auth/federation.py; a bad file stops the server with the reason)."""
     lookup = RecordLookup(store, registry)
     federation = None
     if federation_file:
         federation = FederationWeb(server, load_federation(federation_file), lookup, page_response)
-    return OAuthWeb(server, lookup, federation)
+    return OAuthWeb(server, lookup, federation, policy)

@@ -2,7 +2,10 @@
 (to link users an identity provider signs in), and patients by name or NHS number (the staff patient picker).
 
 These lookups run on the server's own behalf, before any token exists, so they go to the store directly with
-ordinary FHIR search parameters (Patient `identifier`, `name`, Practitioner `identifier`).
+ordinary FHIR search parameters (Patient `identifier`, `name`, Practitioner `identifier`). The picker's are
+bounded as the member of staff's own searches would be (`Bounds`): only patients they have a legitimate
+relationship with, and none whose security labels their roles may not see, so the picker tells nobody who
+else exists.
 """
 
 from __future__ import annotations
@@ -16,10 +19,19 @@ from caregate.errors import FhirError
 from caregate.fhir.nhs_number import SYSTEM as NHS_NUMBER
 from caregate.search.query import parse
 from caregate.search.registry import Registry
+from caregate.search.viewer import Viewer
 from caregate.storage.base import Page, ResourceStore
 
 PICK_LIMIT = 20  # matches shown on the picker; a person narrows the search rather than paging
 _DIGITS = re.compile(r"^\d{3} ?\d{3} ?\d{4}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What a member of staff may reach (search.viewer.Viewer and the hidden security labels)."""
+
+    viewer: Viewer | None = None
+    hidden: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +56,13 @@ class RecordLookup:
     async def patient_by_nhs_number(self, nhs_number: str) -> str | None:
         return await self.by_identifier("Patient", NHS_NUMBER, nhs_number)
 
-    async def patient_exists(self, id_: str) -> bool:
-        stored = await self.store.read("Patient", id_)
-        return stored is not None and not stored.deleted
+    async def patient_exists(self, id_: str, bounds: Bounds | None = None) -> bool:
+        """Whether the Patient exists (within the bounds, when given)."""
+        if bounds is None:
+            stored = await self.store.read("Patient", id_)
+            return stored is not None and not stored.deleted
+        page = await self._search("Patient", [("_id", _escape(id_))], 1, bounds)
+        return bool(page.items)
 
     async def label(self, id_: str) -> str:
         """How the picker and consent page name a patient: name, birth date and NHS number."""
@@ -57,7 +73,8 @@ class RecordLookup:
         return ", ".join(x for x in (choice.name, f"born {choice.birth_date}" if choice.birth_date else "",
                                      f"NHS number {choice.nhs_number}" if choice.nhs_number else "") if x)
 
-    async def find_patients(self, text: str, limit: int = PICK_LIMIT) -> list[PatientChoice]:
+    async def find_patients(self, text: str, limit: int = PICK_LIMIT,
+                            bounds: Bounds | None = None) -> list[PatientChoice]:
         """Patients whose NHS number is the text (ten digits, spaces allowed) or whose name starts with it; at
         most `limit` of them."""
         text = text.strip()
@@ -67,20 +84,23 @@ class RecordLookup:
             params = [("identifier", f"{NHS_NUMBER}|{text.replace(' ', '')}")]
         else:
             params = [("name", _escape(text))]
-        page = await self._search("Patient", params, limit)
+        page = await self._search("Patient", params, limit, bounds)
         return [_choice(orjson.loads(s.json)) for s in page.items if s.json]
 
     async def _ids(self, type_: str, params: list[tuple[str, str]], limit: int) -> list[str]:
         page = await self._search(type_, params, limit)
         return [s.id for s in page.items]
 
-    async def _search(self, type_: str, params: list[tuple[str, str]], limit: int) -> Page:
+    async def _search(self, type_: str, params: list[tuple[str, str]], limit: int,
+                      bounds: Bounds | None = None) -> Page:
         try:
             query = parse(type_, params, self.registry)
         except FhirError:  # a value the parameter cannot take matches nothing
             return Page([])
         query.total = "none"
         query.count = limit
+        if bounds is not None:
+            query.viewer, query.hidden = bounds.viewer, bounds.hidden
         return await self.store.search(query, limit)
 
 
