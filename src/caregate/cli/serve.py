@@ -52,8 +52,8 @@ def _federation(path: str | None) -> None:
               help="Server processes; more than one uses more cores.")
 @click.option("--validate", "validation", type=click.Choice(["strict", "lenient", "off"]), default="lenient",
               envvar="CAREGATE_VALIDATION", show_default=True,
-              help="Validate writes: lenient rejects base-specification errors, strict also unknown declared "
-                   "profiles, off skips validation.")
+              help="Validate writes: lenient rejects base-specification errors, strict also what a declared "
+                   "profile rejects, off skips validation.")
 @click.option("--policy", "policy_file", default=None, envvar="CAREGATE_POLICY", metavar="FILE",
               type=click.Path(dir_okay=False),
               help="Access policy (TOML): roles, purposes, relationships and sensitivity labels; checked before "
