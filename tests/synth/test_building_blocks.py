@@ -37,6 +37,15 @@ def test_british_summer_time_offsets() -> None:
     assert utc_offset(date(2025, 3, 30)) == "+01:00"  # last Sunday in March
     assert utc_offset(date(2025, 10, 25)) == "+01:00"
     assert utc_offset(date(2025, 10, 26)) == "+00:00"  # last Sunday in October
+
+
+def test_the_offset_changes_at_the_hour_the_clocks_do() -> None:
+    """A procedure starting at 23:44 on the Saturday and ending 30 minutes later is still on GMT: the clocks
+    go forward only at 01:00, so the end must not be stamped as summer time (it would precede the start)."""
+    assert stamp(datetime(2022, 3, 27, 0, 14)) == "2022-03-27T00:14:00+00:00"
+    assert stamp(datetime(2022, 3, 27, 2, 30)) == "2022-03-27T02:30:00+01:00"
+    assert stamp(datetime(2025, 10, 26, 0, 30)) == "2025-10-26T00:30:00+01:00"
+    assert stamp(datetime(2025, 10, 26, 2, 0)) == "2025-10-26T02:00:00+00:00"
     assert stamp(datetime(2024, 7, 1, 9, 5, 7, 999)) == "2024-07-01T09:05:07+01:00"
 
 

@@ -7,8 +7,10 @@ offset in force on that day: +01:00 during British Summer Time, +00:00 otherwise
 
 BST runs from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of October
 (Summer Time Order 2002, following EU Directive 2000/84/EC). The same rule is applied to every year
-so that output never depends on the host's timezone database. Generated events fall between 07:00
-and 23:59 local time, so none lands in the hour skipped or repeated when the clocks change.
+so that output never depends on the host's timezone database. Events start between 07:00 and 23:59
+local time, but one that starts late can end after midnight, on the very night the clocks change: the
+offset is therefore that of the local moment itself (clocks go forward at 01:00 local and back at
+02:00 local; the repeated hour is read as its first, summer-time occurrence).
 """
 
 from __future__ import annotations
@@ -33,15 +35,18 @@ def _summer_time(year: int) -> tuple[date, date]:
     return _last_sunday(year, 3), _last_sunday(year, 10)
 
 
-def utc_offset(day: date) -> str:
-    """The UK offset for local daytime on ``day``: "+01:00" in British Summer Time, else "+00:00"."""
-    starts, ends = _summer_time(day.year)
-    return "+01:00" if starts <= day < ends else "+00:00"
+def utc_offset(when: date | datetime) -> str:
+    """The UK offset at the local moment ``when`` ("+01:00" in British Summer Time, else "+00:00"); a bare
+    date stands for its daytime."""
+    starts, ends = _summer_time(when.year)
+    if not isinstance(when, datetime):
+        return "+01:00" if starts <= when < ends else "+00:00"
+    return "+01:00" if at(starts, 1) <= when < at(ends, 2) else "+00:00"
 
 
 def stamp(moment: datetime) -> str:
     """A FHIR dateTime for the naive local ``moment``, with the UK offset and whole seconds."""
-    return moment.replace(microsecond=0).isoformat() + utc_offset(moment.date())
+    return moment.replace(microsecond=0).isoformat() + utc_offset(moment)
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
