@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.auth.conftest import PASSWORD, Secured, secured  # noqa: F401
+from tests.policy.views import seen
 
 pytestmark = pytest.mark.anyio
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
@@ -20,14 +21,7 @@ OPT_OUT = {
 }
 
 
-async def _view(secured: Secured, headers: dict, path: str) -> object:  # noqa: F811
-    """What a user sees: a status for one resource, or (total, sorted type/id) for a bundle."""
-    r = await secured.client.get(path, headers=headers)
-    if r.status_code != 200 or r.json()["resourceType"] != "Bundle":
-        return r.status_code
-    body = r.json()
-    return body.get("total"), sorted(f"{e['resource']['resourceType']}/{e['resource']['id']}"
-                                     for e in body.get("entry", []) if "resource" in e)
+_view = seen
 
 
 # (request, what anyone sees without an opt-out in force, what research and planning see with bob opted out)

@@ -8,6 +8,7 @@ import pytest
 
 from caregate.policy.relationships import KINDS, use_kinds
 from tests.auth.conftest import PASSWORD, Secured, secured  # noqa: F401
+from tests.policy.views import seen as seen_by
 from tests.subscriptions.conftest import subscription
 
 pytestmark = pytest.mark.anyio
@@ -66,14 +67,7 @@ CASES = [
 
 
 async def _view(secured: Secured, headers: dict, path: str) -> object:  # noqa: F811
-    """What a user sees: a status for one resource, or (total, sorted type/id) for a bundle."""
-    r = await secured.client.get(path, headers=headers)
-    if r.status_code != 200 or r.json()["resourceType"] != "Bundle":
-        return r.status_code
-    body = r.json()
-    return body.get("total"), sorted(f"{e['resource']['resourceType']}/{e['resource']['id']}"
-                                     for e in body.get("entry", []) if "resource" in e
-                                     and e["resource"]["resourceType"] in ("Patient", "Observation", "Practitioner"))
+    return await seen_by(secured, headers, path, ("Patient", "Observation", "Practitioner"))
 
 
 async def _write(secured: Secured, *resources: dict) -> None:  # noqa: F811

@@ -10,6 +10,7 @@ import pytest
 
 from caregate.policy.rules import ACT_CODE, CONFIDENTIALITY, load_policy
 from tests.auth.conftest import PASSWORD, Secured, secured  # noqa: F401
+from tests.policy.views import seen
 
 pytestmark = pytest.mark.anyio
 EXAMPLE = "http://example.org/codes"
@@ -48,13 +49,7 @@ def _user(secured: Secured, name: str, role: str) -> dict[str, str]:  # noqa: F8
     return secured.headers("user/*.cruds", user=name)
 
 
-async def _view(secured: Secured, headers: dict, path: str) -> object:  # noqa: F811
-    r = await secured.client.get(path, headers=headers)
-    if r.status_code != 200 or r.json()["resourceType"] != "Bundle":
-        return r.status_code
-    body = r.json()
-    return body.get("total"), sorted(f"{e['resource']['resourceType']}/{e['resource']['id']}"
-                                     for e in body.get("entry", []) if "resource" in e)
+_view = seen
 
 
 def _except(*ids: str) -> list[str]:
