@@ -161,16 +161,10 @@ def _engine(engine: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="caregate-bench-audit-") as tmp:
             yield f"sqlite:///{Path(tmp) / 'search.db'}"
         return
-    import psycopg
-
-    from bench.procs import postgres
+    from bench.procs import durable_database, postgres
 
     with postgres() as cluster:
-        url = cluster.create_database("audit_search")  # type: ignore[attr-defined]
-        with psycopg.connect(url, autocommit=True) as conn:  # a durable commit, as production runs
-            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
-                conn.execute(f"ALTER SYSTEM SET {setting} = on")
-            conn.execute("SELECT pg_reload_conf()")
+        url = durable_database(cluster, "audit_search")
         yield url
 
 

@@ -32,6 +32,7 @@ from bench.procs import (
     CaregateServer,
     Nginx,
     WrkResult,
+    durable_database,
     ensure_tools,
     peak_rss_mb,
     postgres,
@@ -135,14 +136,8 @@ def _database(engine: str, scratch: Path, raw: list[bytes]) -> Iterator[str]:
         caregate_rate(url, raw)
         yield url
         return
-    import psycopg
-
     with postgres() as cluster:
-        url = cluster.create_database("cost")  # type: ignore[attr-defined]
-        with psycopg.connect(url, autocommit=True) as conn:  # a durable commit, as production runs
-            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
-                conn.execute(f"ALTER SYSTEM SET {setting} = on")
-            conn.execute("SELECT pg_reload_conf()")
+        url = durable_database(cluster, "cost")
         caregate_rate(url, raw)
         yield url
 
