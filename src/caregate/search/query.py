@@ -214,6 +214,17 @@ def _number_range(text: str, name: str) -> tuple[float, float]:
     return value - half, value + half
 
 
+MAX_CODE_SET = 10_000  # codes one `:in` / `:below` may stand for: each becomes an SQL parameter
+
+
+def _bounded(name: str, what: str, value: CodeSetValue) -> CodeSetValue:
+    """The set, unless it holds more codes than one query may list (422 too-costly, never a database error)."""
+    if len(value.codes) > MAX_CODE_SET:
+        raise FhirError("invalid", f"'{name}': {what} stands for {len(value.codes):,} codes, more than the "
+                        f"{MAX_CODE_SET:,} one search can match; use a narrower one.", (name,), code="too-costly")
+    return value
+
+
 def _code_set(name: str, url: str) -> CodeSetValue:
     """Expand a shipped ValueSet for `:in` / `:not-in`; one that is unknown or cannot be expanded is refused."""
     try:
@@ -223,8 +234,8 @@ def _code_set(name: str, url: str) -> CodeSetValue:
     except NotExpandable as exc:
         raise FhirError("invalid", f"'{name}': the ValueSet {url} cannot be expanded: {exc}.", (name,),
                         code="not-supported") from None
-    return CodeSetValue(url, frozenset((system, code) for system, code, _ in concepts),
-                        frozenset(code for _, code, _ in concepts))
+    return _bounded(name, f"the ValueSet {url}", CodeSetValue(
+        url, frozenset((system, code) for system, code, _ in concepts), frozenset(code for _, code, _ in concepts)))
 
 
 def _subsumption_set(name: str, modifier: str, raw: str) -> CodeSetValue:
@@ -239,7 +250,8 @@ def _subsumption_set(name: str, modifier: str, raw: str) -> CodeSetValue:
                         code="not-supported")
     related = cs.descendants(code) if modifier == "below" else cs.ancestors(code)
     codes = (code, *related)
-    return CodeSetValue(f"{system}|{code}", frozenset((system, c) for c in codes), frozenset(codes))
+    return _bounded(name, f"{system}|{code} with its {modifier} concepts",
+                    CodeSetValue(f"{system}|{code}", frozenset((system, c) for c in codes), frozenset(codes)))
 
 
 def parse_value(param: SearchParam, name: str, modifier: str | None, raw: str, base_url: str,
