@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from caregate import __version__
 from caregate.fhir.definitions import resource_types
+from caregate.fhir.validate.structures import shipped
 from caregate.search import composite
 from caregate.search.registry import Registry
 
@@ -53,10 +54,20 @@ def _subscription_topics(resource: dict, topics: Sequence[str]) -> None:
         for name, op in (("status", "status"), ("events", "events"), ("get-ws-binding-token", "get-ws-binding-token")))]
 
 
+def _shipped_profiles() -> dict[str, list[str]]:
+    """Resource type -> the canonical URLs of the shipped (UK Core) profiles on it, which validation knows."""
+    out: dict[str, list[str]] = {}
+    for url, sd in sorted(shipped().items()):
+        if sd.get("kind") == "resource" and sd.get("derivation") == "constraint":
+            out.setdefault(sd.get("type", ""), []).append(url)
+    return out
+
+
 def capability_statement(registry: Registry, base_url: str, date: str, topics: Sequence[str] = ()) -> dict:
     resources = []
     types = sorted(resource_types())
     include, revinclude = _includes(registry, types)
+    profiles = _shipped_profiles()
     for rtype in types:
         params = [
             {"name": code, "definition": p.url, "type": p.type}
@@ -81,6 +92,8 @@ def capability_statement(registry: Registry, base_url: str, date: str, topics: S
             "searchParam": params,
             "operation": [_VALIDATE, *_TERMINOLOGY.get(rtype, ())],
         })
+        if rtype in profiles:
+            resources[-1]["supportedProfile"] = profiles[rtype]
         if rtype == "Subscription" and topics:
             _subscription_topics(resources[-1], topics)
     return {
