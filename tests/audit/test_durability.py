@@ -58,8 +58,14 @@ def test_two_processes_appending_at_once_build_one_chain(database_url: str, tmp_
     while not all(Path(f"{go}.{n}").exists() for n in "ab") and time.monotonic() < deadline:
         time.sleep(0.01)  # both have started and connected
     go.touch()
-    for proc in procs:
-        assert proc.wait(timeout=120) == 0
+    try:
+        codes = [proc.wait(timeout=120) for proc in procs]
+    finally:
+        for proc in procs:  # a failed run leaves no writer behind for the next test to trip on
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert codes == [0, 0]
     log = AuditLog(database_url)
     try:
         assert log.verify() == (2 * count, None)

@@ -48,6 +48,7 @@ from typing import Any
 import orjson
 
 from caregate.audit.chain import GENESIS, Broken, canonical, link, verify
+from caregate.storage.sqlite import use_wal
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS audit_event (seq BIGINT PRIMARY KEY, recorded TEXT NOT NULL, json TEXT NOT NULL, "
@@ -113,7 +114,7 @@ class AuditLog:
             return conn
         conn = sqlite3.connect(self._path(), timeout=_BUSY_MS / 1000, isolation_level=None,
                                check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        use_wal(conn, _BUSY_MS / 1000)
         conn.execute("PRAGMA synchronous=NORMAL")  # why NORMAL: the module docstring
         conn.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
         for stmt in DDL:

@@ -9,6 +9,7 @@ transaction across a process crash (kill -9); `FULL` is used when `durable=True`
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -28,6 +29,25 @@ def path_from_url(url: str) -> str:
     return url[len("sqlite:///"):] or ":memory:"
 
 
+def use_wal(conn: sqlite3.Connection, wait_s: float = 10.0) -> None:
+    """Put the database in WAL mode, waiting for a process doing the same at the same moment.
+
+    Switching a fresh database to WAL needs an exclusive lock, and SQLite answers "database is locked" to the
+    second of two processes switching at once without calling the busy handler (it would deadlock). Several
+    server workers opening a new database together do exactly that, so the switch is retried until `wait_s`.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SqliteStore:
     def __init__(self, path: str, clock: Clock | None = None, *, durable: bool = False) -> None:
         self.path = path
@@ -36,7 +56,8 @@ class SqliteStore:
         self.core = SqlCore(SQLITE, clock or SystemClock())
         self._feed_waiters: set[Callable[[], None]] = set()
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        if path != ":memory:":
+            use_wal(self.conn)
         self.conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self.conn.execute("PRAGMA busy_timeout=10000")
         self.conn.execute("PRAGMA foreign_keys=OFF")
