@@ -215,3 +215,29 @@ async def test_postgres_is_not_held_back_by_writes_still_doing_their_work(pg_clu
         long.close()
         await feed.close()
         await store.close()
+
+
+async def test_a_waiting_reader_stops_when_cancelled_even_as_a_commit_wakes_it(tmp_path) -> None:
+    """Cancelling a reader that polls the feed ends it, also when a commit's wake-up lands in the same turn of
+    the event loop (asyncio.wait_for on Python 3.11 swallowed that cancellation, and shutdown hung)."""
+    import asyncio
+
+    store = open_store(f"sqlite:///{tmp_path / 'feed.db'}")
+    feed = store.change_feed(0)
+    try:
+        for _ in range(50):
+            async def poll() -> None:
+                while True:
+                    await feed.wait(0.02)
+
+            task = asyncio.create_task(poll())
+            await asyncio.sleep(0.001)
+            feed._woken()  # what the store calls after each commit
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # the wake-up is delivered: the wait is about to return
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=5)
+            assert done == {task} and task.cancelled()
+    finally:
+        await feed.close()
+        await store.close()

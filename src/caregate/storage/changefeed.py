@@ -36,6 +36,9 @@ from typing import Any
 from caregate.storage.base import Change
 
 log = logging.getLogger("caregate.storage")
+# _WAIT_NOTE: waits for a wake-up use `asyncio.timeout`, never `asyncio.wait_for`: on Python 3.11, wait_for
+# returns normally when it is cancelled just as the event is set, swallowing the cancellation, so a loop polling
+# every few milliseconds could outlive `task.cancel()` and hang whoever awaits the task (shutdown).
 
 CHANNEL = "caregate_changes"
 FEED_SQL = ("SELECT c.t, h.type, h.id, h.version, h.method, h.last_updated, h.deleted, h.json FROM (SELECT t "
@@ -120,7 +123,8 @@ class SqliteFeed:
     async def wait(self, timeout: float) -> None:
         self._loop = asyncio.get_running_loop()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=min(timeout, self._poll))
+            async with asyncio.timeout(min(timeout, self._poll)):  # not wait_for: see _WAIT_NOTE
+                await self._wake.wait()
         self._wake.clear()
 
     def trust(self, t: int) -> None:

@@ -94,7 +94,8 @@ class Courier:
                 await self._save(force=False)
                 if delay is None or delay > 0:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), timeout=delay)
+                        async with asyncio.timeout(delay):  # not wait_for (storage.changefeed)
+                            await self.wake.wait()
         finally:
             with contextlib.suppress(Exception):
                 if self.sub_id in self.index.subs:

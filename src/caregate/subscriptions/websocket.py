@@ -92,7 +92,8 @@ class WsSession:
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), timeout=self._next_heartbeat())
+                    async with asyncio.timeout(self._next_heartbeat()):  # not wait_for (storage.changefeed)
+                        await self.wake.wait()
                 self.wake.clear()
                 async with self._lock:
                     await self._flush()
