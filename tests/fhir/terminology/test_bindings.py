@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from caregate.fhir.terminology.ucum import ucum_problem
 from caregate.fhir.validate import validate
 from caregate.fhir.validate.bindings import check_binding
 from caregate.storage import snomed
-from caregate.storage.snomed_load import load_release
-from tests.fhir.terminology.rf2 import ASTHMA, HEART, MI, small_release
+from tests.fhir.terminology.rf2 import ASTHMA, HEART, MI
 
 SCT = "http://snomed.info/sct"
 
@@ -88,14 +82,6 @@ def test_value_set_that_cannot_be_expanded_or_resolved_is_a_warning() -> None:
     assert "SNOMED CT" in issues[0].diagnostics and "not loaded" in issues[0].diagnostics
     (unknown,) = _binding("required", "http://example.org/fhir/ValueSet/r5-only", "code", "x")
     assert unknown[:2] == ("warning", "not-supported") and "not known" in unknown[2]
-
-
-@pytest.fixture
-def loaded(database_url: str, tmp_path: Path) -> Iterator[str]:
-    load_release(database_url, small_release(tmp_path / "release"))
-    snomed.install(database_url)
-    yield database_url
-    snomed.uninstall()
 
 
 def test_snomed_bindings_once_a_release_is_loaded(loaded: str) -> None:

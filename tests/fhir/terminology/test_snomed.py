@@ -3,7 +3,6 @@ SQLite and PostgreSQL. The release is a made-up one (rf2.py): caregate ships no 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,15 +32,6 @@ from tests.fhir.terminology.rf2 import (
 )
 
 SCT = "http://snomed.info/sct"
-
-
-@pytest.fixture
-def loaded(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """The small release loaded into a fresh database and served to the terminology library."""
-    load_release(database_url, small_release(tmp_path / "release"))
-    snomed.install(database_url)
-    yield database_url
-    snomed.uninstall()
 
 
 def _params(out: dict) -> dict:
