@@ -4,6 +4,11 @@ Validation is cheap on the hot path: the public keys are cached by `kid` and rel
 `kid` appears (at most once every few seconds, so random kids cannot hammer the database); the revocation
 list is reread at most once a second. Everything RFC 9068 section 4 asks is checked: the signature with an
 allowed algorithm (never `none`), `typ: at+jwt`, the issuer, this server as audience, and expiry.
+
+A client sends the same token with every request until it expires, and the signature check is most of a
+request's cost on a fast read, so the claims of tokens whose signature, issuer and audience were verified are
+kept (the exact token text is the key; a few thousand at most, oldest dropped first). What can change while a
+token is in use, its expiry and its revocation, is checked again on every request.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from caregate.policy.scopes import ScopeError
 
 _RELOAD_KEYS = 5.0
 _RELOAD_REVOKED = 1.0
+_VERIFIED_MAX = 4096  # tokens whose signature, issuer and audience are known good
 LEEWAY = 30  # seconds of clock skew tolerated on exp/iat
 
 
@@ -42,6 +48,7 @@ class BearerValidator:
         self._keys_loaded = -_RELOAD_KEYS
         self._revoked: set[str] = set()
         self._revoked_loaded = -_RELOAD_REVOKED
+        self._verified: dict[str, dict] = {}
 
     def actor(self, token: str, claims: dict | None = None) -> Actor:
         """The actor a valid access token stands for; InvalidToken with the reason otherwise. `claims`: the
@@ -61,6 +68,24 @@ class BearerValidator:
     def claims(self, token: str, *, check_expiry: bool = True) -> dict:
         """The claims of an access token this server signed for itself, once every check has passed."""
         now = self.now()
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token, now)
+            if len(self._verified) >= _VERIFIED_MAX:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = claims
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not isinstance(exp, int) or (check_expiry and exp + LEEWAY < now):
+            raise InvalidToken("The token has expired.")
+        if isinstance(iat, int) and iat - LEEWAY > now:
+            raise InvalidToken("The token is not valid yet.")
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or jti in self._revoked_now(now):
+            raise InvalidToken("The token has been revoked.")
+        return claims
+
+    def _verify(self, token: str, now: float) -> dict:
+        """Signature, algorithm, type, issuer and audience: what cannot change for a given token text."""
         try:
             header = _header(token)
             key = self._key(header.get("kid"), now)
@@ -74,14 +99,6 @@ class BearerValidator:
         aud = claims.get("aud")
         if not (aud == self.audience or (isinstance(aud, list) and self.audience in aud)):
             raise InvalidToken("The token is not meant for this FHIR server (audience).")
-        exp, iat = claims.get("exp"), claims.get("iat")
-        if not isinstance(exp, int) or (check_expiry and exp + LEEWAY < now):
-            raise InvalidToken("The token has expired.")
-        if isinstance(iat, int) and iat - LEEWAY > now:
-            raise InvalidToken("The token is not valid yet.")
-        jti = claims.get("jti")
-        if not isinstance(jti, str) or jti in self._revoked_now(now):
-            raise InvalidToken("The token has been revoked.")
         return claims
 
     def _key(self, kid: object, now: float):
