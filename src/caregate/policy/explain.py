@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from caregate.policy.actor import Actor
 from caregate.policy.decide import access, interaction_letter
 from caregate.policy.purpose import DIRECT_CARE, RESEARCHER, SECONDARY, PurposeError, asserted
+from caregate.policy.requests import interaction
 from caregate.policy.rules import Policy
 from caregate.policy.sensitivity import role_steps
 
@@ -31,18 +32,7 @@ class Explanation:
 def interaction_of(method: str, path: str) -> tuple[str | None, str]:
     """The resource type and FHIR interaction (http.html names) of `METHOD /fhir/...`."""
     seg = [s for s in urlsplit(path).path.removeprefix("/fhir").split("/") if s]
-    method = method.upper()
-    if not seg:
-        return None, "search-system"
-    type_ = seg[0] if seg[0][:1].isupper() else None
-    n = len(seg)
-    if n >= 3 and seg[2] == "_history":
-        return type_, "history-instance" if n == 3 else "vread"
-    if n == 2 and seg[1] == "_history":
-        return type_, "history-type"
-    if n == 1:
-        return type_, {"POST": "create", "DELETE": "delete"}.get(method, "search-type")
-    return type_, {"PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "read")
+    return (seg[0] if seg and seg[0][:1].isupper() else None), interaction(method.upper(), seg)
 
 
 def explain(actor: Actor, method: str, path: str, purpose: str | None = None,
@@ -65,6 +55,10 @@ def explain(actor: Actor, method: str, path: str, purpose: str | None = None,
     type_, interaction = interaction_of(method, path)
     if type_ is None:
         out.steps.append(f"Interaction: {interaction} across every type (each type must be allowed).")
+        return out
+    if interaction in ("operation", "transaction", "capabilities"):
+        out.steps.append(f"Interaction: {interaction} on {type_}; an operation applies the rules of what it "
+                         "reads and writes, each decided as that interaction would be.")
         return out
     out.steps.append(f"Interaction: {interaction} on {type_}.")
     decision = access(actor, type_, interaction_letter(interaction))

@@ -15,6 +15,7 @@ from starlette.types import Scope
 from caregate.audit import Access
 from caregate.policy import Actor
 from caregate.policy.purpose import Purpose
+from caregate.policy.requests import interaction
 
 _ID = rb"([A-Za-z0-9\-.]{1,64})"
 # Bodies are scanned for the word Patient first (a literal, which the regex engine finds at the speed of a byte
@@ -27,34 +28,6 @@ _TYPE_KEY = re.compile(rb'"resourceType"\s*:\s*"\Z')
 _WINDOW = 40  # bytes looked at before a hit for its key
 _PATIENT_IN_TEXT = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})")
 _PATIENT_PARAMS = ("patient", "subject", "beneficiary")
-
-
-def interaction(method: str, seg: list[str]) -> str:
-    """The restful-interaction code of a request, by the URL grammar of http.html."""
-    n = len(seg)
-    if n and seg[-1].startswith("$"):
-        return "operation"
-    if n == 0:
-        return "transaction" if method == "POST" else "search-system"
-    if n == 1 and seg[0] == "metadata":
-        return "capabilities"
-    if n == 1 and seg[0] == "_history":
-        return "history-system"
-    if n == 1 and seg[0] == "_search":
-        return "search-system"
-    if n == 1:
-        return {"POST": "create", "PUT": "update", "DELETE": "delete"}.get(method, "search-type")
-    if n == 2 and seg[1] == "_search":
-        return "search-type"
-    if n == 2 and seg[1] == "_history":
-        return "history-type"
-    if n == 2:
-        return {"PUT": "update", "DELETE": "delete", "PATCH": "patch"}.get(method, "read")
-    if n == 3 and seg[2] == "_history":
-        return "history-instance"
-    if n == 4 and seg[2] == "_history":
-        return "vread"
-    return "search-type"  # a compartment search
 
 
 def patients_in_body(body: bytes) -> list[str]:
