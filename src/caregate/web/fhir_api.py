@@ -32,7 +32,8 @@ from caregate.search.registry import Registry
 from caregate.storage.base import ResourceStore
 from caregate.web import audit as audit_facts
 from caregate.web.authn import OPEN_PATHS, authenticate
-from caregate.web.explain_access import OPERATION, ExplainAccess
+from caregate.web.explain_access import DEFINITION_ID, OPERATION, ExplainAccess, definition_url
+from caregate.web.explain_access import read_definition as read_explain_definition
 from caregate.web.purpose import purpose_of
 from caregate.web.render import JSON, Format, error_response, json_response, render
 from caregate.web.subscriptions import SubscriptionWeb
@@ -206,6 +207,8 @@ class FhirApi:
             id_ = seg[1]
             if method == "GET" and head == definitions_op.TYPE:
                 return render(await definitions_op.read_definition(ctx, id_), self.base_url, ret, out)
+            if method == "GET" and head == "OperationDefinition" and id_ == DEFINITION_ID and self.explain_access:
+                return render(await read_explain_definition(ctx), self.base_url, ret, out)
             if method == "GET":
                 return render(await read.read(ctx, head, id_), self.base_url, ret, out)
             if method == "PUT":
@@ -247,6 +250,8 @@ class FhirApi:
                 cs["rest"][0]["security"] = self.security
             if self.audit is not None:
                 audit_facts.declare(cs)
+            if self.explain_access is not None:
+                cs["rest"][0]["operation"] = [{"name": DEFINITION_ID, "definition": definition_url(self.base_url)}]
             self._capabilities = orjson.dumps(cs)
         return self._capabilities
 
