@@ -37,6 +37,7 @@ class Loader:
     def __init__(self, store: BulkStore, paths: Sequence[Path], registry: Registry, report: Report | None,
                  progress: ProgressHook | None, batch_size: int) -> None:
         self.paths = list(paths)
+        self.store = store
         self.ctx = RequestContext(store, registry, "")
         self.account = Account([str(p) for p in self.paths], report)
         self.writer = BatchWriter(store.transact_sync, self.account, batch_size)
@@ -52,6 +53,8 @@ class Loader:
         await self.resolver.resolve()
         await self._pass("Loading", self._load, quiet=False)
         self.writer.flush()
+        if self.account.summary.loaded:
+            self.store.refresh_statistics()  # else the planner takes the filled tables for nearly empty
         self.account.summary.seconds = time.monotonic() - started
         return self.account.summary
 

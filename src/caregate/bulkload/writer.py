@@ -52,9 +52,13 @@ Report = Callable[[Problem], None]
 
 class BulkStore(ResourceStore, Protocol):
     """A store that can also be written from plain (non-async) code, as both engines can: the loader
-    writes a batch per call without handing it to another thread first."""
+    writes a batch per call without handing it to another thread first, and refreshes the planner's
+    statistics when it is done."""
 
     def transact_sync(self, writes: Sequence[Write]) -> list[Stored]: ...
+
+    def refresh_statistics(self) -> None:
+        """Fresh planner statistics on the tables the load filled (both engines: see `storage.sql.schema`)."""
 
 
 def data_error(exc: Exception) -> str | None:

@@ -50,6 +50,7 @@ def load(files: tuple[Path, ...], database: str | None, batch_size: int) -> None
     FILES may be .json, .ndjson or .jsonl, gzipped or not, or folders of them. Conditional references
     (Practitioner?identifier=system|value, as Synthea writes them) are resolved against all the files
     and the store. Resources keep their ids, so loading the same files twice gives the same result.
+    At the end the database's planner statistics are refreshed (ANALYZE) for the tables the load filled.
     """
     from caregate.bulkload import Problem, load_files
     from caregate.config import Settings

@@ -20,6 +20,7 @@ from caregate.search.query import SearchQuery
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
 from caregate.storage.changefeed import PG_NEXT_XID_SQL, OwnConnection, PostgresFeed
 from caregate.storage.sql.dialect import POSTGRES
+from caregate.storage.sql.schema import statistics_sql
 from caregate.storage.sqlcore import SqlCore
 
 T = TypeVar("T")
@@ -66,6 +67,16 @@ class PostgresStore:
                 if attempt == _RETRIES - 1:
                     raise FhirError("conflict", "A concurrent write to the same resource won; try again.") from exc
         raise AssertionError("unreachable")
+
+    def refresh_statistics(self) -> None:
+        """Planner statistics (`pg_stats`) and visibility maps for the tables writes fill, e.g. after a bulk load."""
+        with self.pool.connection() as conn:
+            conn.autocommit = True  # VACUUM runs outside a transaction
+            try:
+                for statement in statistics_sql(POSTGRES):
+                    conn.execute(statement)
+            finally:
+                conn.autocommit = False
 
     async def transact(self, writes: Sequence[Write]) -> list[Stored]:
         return await anyio.to_thread.run_sync(self.transact_sync, writes)

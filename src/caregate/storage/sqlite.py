@@ -19,6 +19,7 @@ from caregate.search.query import SearchQuery
 from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
 from caregate.storage.changefeed import SqliteFeed
 from caregate.storage.sql.dialect import SQLITE
+from caregate.storage.sql.schema import statistics_sql
 from caregate.storage.sqlcore import SqlCore
 
 
@@ -99,6 +100,11 @@ class SqliteStore:
             raise
         self._wake_feeds()
         return result
+
+    def refresh_statistics(self) -> None:
+        """Planner statistics for the tables writes fill (`sqlite_stat1`), e.g. after a bulk load."""
+        for statement in statistics_sql(SQLITE):
+            self.conn.execute(statement)
 
     def _wake_feeds(self) -> None:
         for wake in list(self._feed_waiters):

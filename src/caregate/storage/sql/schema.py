@@ -21,6 +21,22 @@ SCHEMA_VERSION = 6
 
 INDEX_TABLES = ("idx_string", "idx_token", "idx_ref", "idx_date", "idx_number", "idx_quantity", "idx_uri",
                 "idx_composite", "idx_consent")
+# What a write fills: after a bulk load these get fresh planner statistics (see `statistics_sql`)
+DATA_TABLES = ("resources", "history", "changes", "contained", *INDEX_TABLES, "idx_text")
+
+
+def statistics_sql(d: Dialect) -> list[str]:
+    """Statements giving the planner fresh statistics on every table a write fills, run after a bulk load.
+
+    Without them PostgreSQL plans the access conditions (relationships, consent) as if the freshly filled
+    tables were empty until autovacuum happens to come by. On PostgreSQL `VACUUM (ANALYZE)` also sets the
+    visibility map, so index lookups on the index tables stay index-only; it must run outside a transaction.
+    SQLite's `ANALYZE` samples at most `analysis_limit` rows per index, which keeps it to a moment on a large
+    database (https://sqlite.org/lang_analyze.html#approx); the full-text table is virtual and has none.
+    """
+    if d.name == "sqlite":
+        return ["PRAGMA analysis_limit=1000", *(f"ANALYZE {t}" for t in DATA_TABLES if t != "idx_text")]
+    return [f"VACUUM (ANALYZE) {t}" for t in DATA_TABLES]
 
 
 def ddl(d: Dialect) -> list[str]:
