@@ -7,8 +7,9 @@ allowed algorithm (never `none`), `typ: at+jwt`, the issuer, this server as audi
 
 A client sends the same token with every request until it expires, and the signature check is most of a
 request's cost on a fast read, so the claims of tokens whose signature, issuer and audience were verified are
-kept (the exact token text is the key; a few thousand at most, oldest dropped first). What can change while a
-token is in use, its expiry and its revocation, is checked again on every request.
+kept (the exact token text is the key; a few thousand at most, oldest dropped first), and so is the actor built
+from them (parsing the scopes was the next largest cost). What can change while a token is in use, its expiry
+and its revocation, is checked again on every request.
 """
 
 from __future__ import annotations
@@ -49,21 +50,29 @@ class BearerValidator:
         self._revoked: set[str] = set()
         self._revoked_loaded = -_RELOAD_REVOKED
         self._verified: dict[str, dict] = {}
+        self._actors: dict[str, tuple[dict, Actor]] = {}  # each verified token's actor, built from its claims once
 
     def actor(self, token: str, claims: dict | None = None) -> Actor:
         """The actor a valid access token stands for; InvalidToken with the reason otherwise. `claims`: the
         token's, when the caller has already validated it with `claims`."""
         claims = self.claims(token) if claims is None else claims
+        known = self._actors.get(token)
+        if known is not None and known[0] is claims:  # the same verified claims: the same actor
+            return known[1]
         try:
-            return Actor.from_scope_string(str(claims.get("sub", "")), str(claims.get("client_id", "")),
-                                           str(claims.get("scope", "")), patient=claims.get("patient"),
-                                           fhir_user=claims.get("fhirUser"),
-                                           purpose=_text(claims.get("purpose_of_use")),
-                                           break_glass_reason=_text(claims.get("break_glass_reason")),
-                                           roles=tuple(r for r in claims.get("roles") or () if isinstance(r, str)),
-                                           org=_text(claims.get("organization")))
+            actor = Actor.from_scope_string(str(claims.get("sub", "")), str(claims.get("client_id", "")),
+                                            str(claims.get("scope", "")), patient=claims.get("patient"),
+                                            fhir_user=claims.get("fhirUser"),
+                                            purpose=_text(claims.get("purpose_of_use")),
+                                            break_glass_reason=_text(claims.get("break_glass_reason")),
+                                            roles=tuple(r for r in claims.get("roles") or () if isinstance(r, str)),
+                                            org=_text(claims.get("organization")))
         except ScopeError as exc:
             raise InvalidToken("The token's scope is malformed.") from exc
+        if len(self._actors) >= _VERIFIED_MAX:
+            del self._actors[next(iter(self._actors))]
+        self._actors[token] = (claims, actor)
+        return actor
 
     def claims(self, token: str, *, check_expiry: bool = True) -> dict:
         """The claims of an access token this server signed for itself, once every check has passed."""
