@@ -163,27 +163,6 @@ async def test_staff_cannot_subscribe_to_what_they_may_not_see(secured: Secured)
         assert "subscriptions are for backend services" in r.json()["issue"][0]["diagnostics"]
 
 
-async def test_staff_bundles_may_only_create(secured: Secured) -> None:  # noqa: F811
-    """Reads, updates and deletes inside a Bundle would skip the relationships: they are sent on their own."""
-    secured.auth.users.add("dr-who", PASSWORD, practitioner="drwho", org="A81001")
-    headers = secured.headers("user/*.cruds", user="dr-who")
-    obs = {"resourceType": "Observation", "status": "final", "code": {"text": "pulse"},
-           "subject": {"reference": "Patient/bob"}}
-    for kind in ("batch", "transaction"):
-        for method, url in (("GET", "Observation/b1"), ("GET", "Observation?patient=bob"), ("DELETE", "Observation/b1"),
-                            ("PUT", "Observation/b1")):
-            entry: dict = {"request": {"method": method, "url": url}}
-            if method == "PUT":
-                entry["resource"] = {**obs, "id": "b1"}
-            r = await secured.client.post("/fhir", json={"resourceType": "Bundle", "type": kind, "entry": [entry]},
-                                          headers=headers)
-            assert r.status_code == 403, (kind, method, url, r.text)
-        post = {"request": {"method": "POST", "url": "Observation"}, "resource": obs}
-        create = {"resourceType": "Bundle", "type": kind, "entry": [post]}
-        r = await secured.client.post("/fhir", json=create, headers=headers)
-        assert r.status_code == 200, r.text
-
-
 async def test_staff_read_the_access_logs_of_their_patients_only(secured: Secured) -> None:  # noqa: F811
     await _write(secured, ORG, RELATIONS["care-team"][0])
     backend = secured.headers("system/*.rs")

@@ -170,10 +170,16 @@ def readable_included(ctx: RequestContext, query: SearchQuery, type_: str) -> bo
     return decision.patient is None or decision.patient == query.confine
 
 
+def bounded(ctx: RequestContext, decision: Access) -> bool:
+    """Whether anything narrows what the decision reaches: a patient compartment, a scope constraint, the
+    opt-out, a member of staff's relationships and patients' Consents, or labels withheld."""
+    return (decision.patient is not None or bool(decision.constraints) or refused(ctx) is not None
+            or viewer(ctx, decision) is not None or bool(hidden(ctx)))
+
+
 async def visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -> bool:
     """Whether the current version of `type_/id_` lies within the decision's bounds (one indexed query)."""
-    if (decision.patient is None and not decision.constraints and refused(ctx) is None
-            and viewer(ctx, decision) is None and not hidden(ctx)):
+    if not bounded(ctx, decision):
         return True
     query = SearchQuery(type_)
     query.clauses.append(_id_clause(ctx, type_, id_))

@@ -1,5 +1,10 @@
 """batch and transaction Bundles (https://hl7.org/fhir/R4/http.html#transaction).
 
+Each entry is authorized as the same request sent on its own would be: its reads and searches go through the
+read and search interactions, and a resource outside the user's reach (a member of staff's relationships and
+the patients' Consents, withheld labels, the opt-out) is treated as absent by updates, patches and deletes,
+and by the conditional matches and references that pick a target.
+
 A transaction is all-or-nothing: every write of the Bundle goes to the store in ONE database transaction,
 after `urn:uuid:` full URLs, conditional creates/updates and conditional references have been resolved.
 Entries are processed in the order the specification sets (DELETE, POST, PUT/PATCH, then GET), and the
@@ -14,15 +19,17 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from caregate.clock import SystemClock, instant
 from caregate.errors import HTTP_STATUS, FhirError, incorrect, invalid
 from caregate.interactions.bundles import outcome
 from caregate.interactions.context import RequestContext, Result
-from caregate.interactions.guard import forbidden, permit, viewer
+from caregate.interactions.guard import bounded, forbidden, permit, visible
 from caregate.interactions.references import collect_references, is_conditional, rewrite_references
 from caregate.interactions.resource_rules import check_body, check_id, check_type
 from caregate.interactions.search import find
 from caregate.interactions.update import parse_if_match
 from caregate.interactions.validation import check_write
+from caregate.policy import Access
 from caregate.storage.base import Stored, Write
 
 _ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -39,7 +46,8 @@ class _Entry:
     type: str = ""
     id: str | None = None
     write: Write | None = None
-    existing: Stored | None = None  # conditional create that matched
+    existing: Stored | None = None  # conditional create that matched, or a delete that has nothing to do
+    decision: Access | None = None  # the entry's authorization (None: no user)
     refs: set[str] = field(default_factory=set)  # every reference string the resource holds
     result: dict = field(default_factory=dict)
 
@@ -95,7 +103,7 @@ async def _plan(ctx: RequestContext, entries: list[_Entry]) -> dict[str, str]:
             check_body(e.resource, e.type)
             if e.request.get("ifNoneExist"):
                 crit = parse_qsl(e.request["ifNoneExist"].lstrip("?"), keep_blank_values=True)
-                found = await find(ctx, e.type, crit)
+                found = await find(ctx, e.type, crit, e.decision)
                 if len(found) > 1:
                     raise FhirError("precondition", f"{where}: ifNoneExist matched more than one {e.type}.")
                 if found:
@@ -103,7 +111,7 @@ async def _plan(ctx: RequestContext, entries: list[_Entry]) -> dict[str, str]:
             if e.id is None:
                 e.id = ctx.ids()
         elif e.method in ("PUT", "DELETE", "PATCH") and query is not None:
-            found = await find(ctx, e.type, parse_qsl(query, keep_blank_values=True))
+            found = await find(ctx, e.type, parse_qsl(query, keep_blank_values=True), e.decision)
             if len(found) > 1:
                 raise FhirError("precondition", f"{where}: the criteria match more than one {e.type}.")
             if found:
@@ -116,9 +124,23 @@ async def _plan(ctx: RequestContext, entries: list[_Entry]) -> dict[str, str]:
             raise incorrect(f"{where}: the url must name a resource ({e.type}/[id]).", f"{where}.request.url")
         if e.id is not None:
             check_id(e.id)
+            if e.method != "POST":
+                await _within_reach(ctx, e)
         if e.full_url and e.id:
             aliases[e.full_url] = f"{e.type}/{e.id}"
     return aliases
+
+
+async def _within_reach(ctx: RequestContext, e: _Entry) -> None:
+    """A resource the user may not see is absent to them, as to the same request sent on its own: an update
+    or patch answers 404 (update.py, patch.py; a create-on-update of an id taken by one they may not see
+    too), and a delete has nothing to do (delete.py)."""
+    if e.decision is None or not bounded(ctx, e.decision) or await visible(ctx, e.decision, e.type, e.id or ""):
+        return
+    if e.method == "DELETE":
+        e.existing = Stored(e.type, e.id or "", 0, instant(SystemClock().now()), True, b"", 0, "noop")
+    elif e.method == "PATCH" or await ctx.store.read(e.type, e.id or "") is not None:
+        raise FhirError("not-found", f"Bundle.entry[{e.index}]: {e.type}/{e.id} does not exist.")
 
 
 async def _resolve_conditional_refs(ctx: RequestContext, entries: list[_Entry]) -> dict[str, str]:
@@ -130,7 +152,9 @@ async def _resolve_conditional_refs(ctx: RequestContext, entries: list[_Entry]) 
         for ref in e.refs:
             if is_conditional(ref) and ref not in found:
                 type_, _, crit = ref.partition("?")
-                matches = await find(ctx, type_, parse_qsl(crit, keep_blank_values=True))
+                check_type(type_)
+                bounds = permit(ctx, type_, "search-type") if ctx.actor is not None else None  # it is a search
+                matches = await find(ctx, type_, parse_qsl(crit, keep_blank_values=True), bounds)
                 if len(matches) != 1:
                     how = "no" if not matches else "more than one"
                     raise FhirError("precondition", f"The conditional reference {ref!r} matches {how} resource;"
@@ -140,8 +164,9 @@ async def _resolve_conditional_refs(ctx: RequestContext, entries: list[_Entry]) 
 
 
 def _authorize(ctx: RequestContext, entries: list[_Entry]) -> None:
-    """Every entry's interaction must be granted without bounds: patient confinement and scope constraints
-    are applied per interaction, which a Bundle's entries (written together) do not go through."""
+    """Every entry's interaction must be granted (403 otherwise, for the whole Bundle). `patient/` scopes and
+    scope constraints are refused (send those requests on their own); a member of staff's relationships and
+    the patients' Consents are applied entry by entry (`_within_reach`, and the read and search interactions)."""
     if ctx.actor is None:
         return
     for e in entries:
@@ -151,14 +176,10 @@ def _authorize(ctx: RequestContext, entries: list[_Entry]) -> None:
         interaction = {"GET": "read" if id_ else "search-type", "HEAD": "read" if id_ else "search-type",
                        "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[e.method]
         check_type(type_)
-        decision = permit(ctx, type_, interaction)
-        if decision.patient is not None or decision.constraints:
+        e.decision = permit(ctx, type_, interaction)
+        if e.decision.patient is not None or e.decision.constraints:
             raise forbidden(f"Bundle.entry[{e.index}]: the scopes on {type_} are bounded (patient/ or a query "
                             "constraint); send that request on its own.")
-        if e.method != "POST" and viewer(ctx, decision) is not None:
-            raise forbidden(f"Bundle.entry[{e.index}]: this user reaches only the patients they have a relationship "
-                            "with, within the patients' Consents, which a Bundle's entries do not apply; send that "
-                            "request on its own.")
 
 
 async def transaction(ctx: RequestContext, bundle: object) -> Result:
@@ -174,7 +195,7 @@ async def transaction(ctx: RequestContext, bundle: object) -> Result:
         if e.resource is not None and not aliases.keys().isdisjoint(e.refs):
             rewrite_references(e.resource, aliases.get)
         if e.method == "DELETE":
-            if e.id is not None:
+            if e.id is not None and e.existing is None:
                 e.write = Write("delete", e.type, e.id, None, parse_if_match(e.request.get("ifMatch")))
         elif e.method == "POST":
             if e.existing is None:
@@ -189,7 +210,7 @@ async def transaction(ctx: RequestContext, bundle: object) -> Result:
             if e.write.resource is not None:
                 await check_write(ctx, e.write.resource, f"Bundle.entry[{e.index}].resource")
             writes.append(e.write)
-    stored = await ctx.store.transact(writes) if writes else []
+    stored = await ctx.store.transact(writes, ctx.notes) if writes else []  # one note for the whole Bundle
     by_write = dict(zip([id(w) for w in writes], stored, strict=True))
     for e in entries:
         if e.method in ("GET", "HEAD"):
@@ -286,7 +307,7 @@ async def _batch_entry(ctx: RequestContext, e: _Entry) -> dict:
     if e.resource is not None:
         rewrite_references(e.resource, aliases.get)
     sub = {"POST": "create", "PUT": "update", "DELETE": "delete"}.get(e.method)
-    if e.method == "POST" and e.existing is not None:
+    if e.existing is not None:  # a conditional create that matched, or a delete with nothing to do
         return _response(e.existing, "200 OK")
     if e.method == "PATCH":
         w = await _patch_write(ctx, e)
@@ -300,5 +321,5 @@ async def _batch_entry(ctx: RequestContext, e: _Entry) -> dict:
                   parse_if_match(e.request.get("ifMatch")) if e.method == "PUT" else None)
     if w.resource is not None:
         await check_write(ctx, w.resource, f"Bundle.entry[{e.index}].resource")
-    s = (await ctx.store.transact([w]))[0]
+    s = (await ctx.store.transact([w]))[0]  # no notes: each entry commits alone, audited with the Bundle
     return _response(s, _status(s, e.method))

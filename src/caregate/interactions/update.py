@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl
 
 from caregate.errors import FhirError, incorrect
 from caregate.interactions.context import RequestContext, Result
-from caregate.interactions.guard import check_body_within, check_visible, hidden, permit
+from caregate.interactions.guard import bounded, check_body_within, check_visible, permit
 from caregate.interactions.resource_rules import check_body, check_id, check_type
 from caregate.interactions.search import find
 from caregate.interactions.validation import check_write
@@ -31,12 +31,13 @@ async def update(ctx: RequestContext, type_: str, id_: str, body: object, if_mat
     check_id(id_)
     resource = check_body(body, type_, id_, need_id=True)
     decision = permit(ctx, type_, "update")
-    if decision.patient is not None or decision.constraints or hidden(ctx):
+    if bounded(ctx, decision):  # an existing resource outside the bounds answers 404, as a read would
         if await ctx.store.read(type_, id_) is not None:
             await check_visible(ctx, decision, type_, id_)
         check_body_within(ctx, decision, type_, resource)
     warnings = await check_write(ctx, resource)
-    stored = (await ctx.store.transact([Write("update", type_, id_, resource, parse_if_match(if_match))]))[0]
+    stored = (await ctx.store.transact([Write("update", type_, id_, resource, parse_if_match(if_match))],
+                                    ctx.notes))[0]
     return Result(stored=stored, created=stored.method == "create", warnings=warnings)
 
 
