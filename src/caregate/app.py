@@ -23,6 +23,7 @@ def build(settings: Settings, *, access_log: bool = True):
     snomed.install(settings.database_url)  # a SNOMED CT release loaded into this database, when there is one
     api.policy = load_policy(settings.policy)  # PolicyError names every problem; the server does not start
     api.audit = AuditLog(settings.database_url)  # every FHIR interaction, hash-chained (caregate audit verify)
+    api.audit.catch_up()  # records of writes a stopped process committed but had not chained (audit/log.py)
     api.subscriptions = SubscriptionWeb(SubscriptionService(store, api.registry, api.base_url, settings.database_url,
                                                             rules=api.policy, audit=api.audit))
     oauth = None

@@ -19,6 +19,22 @@ ONE hash chain, one batch at a time, under a lock held from reading the chain's 
   than a hand-off to a thread and back. When either lock is held, by another process or by a resource write,
   the batch waits for it in a thread instead, so the event loop never blocks on a lock.
 
+Writes commit their record with themselves, in an outbox. A write that committed must be answered as done,
+and must be audited: appending its record to the chain after the write would, when that append fails, answer
+500 for a write that happened and leave it unaudited. So a write's AuditEvent is made inside the write's own
+database transaction and inserted into the `outbox` table there (caregate.storage.outbox; the web layer makes
+it, caregate.web.audit.write_notes): the write and its record commit together or not at all, the response does
+not wait for the chain, and a failed write leaves no note (its failure is audited as any request is). The log
+then moves the notes into the chain: in a transaction that holds the chain's lock (as every batch does), it
+deletes the waiting notes of topic "audit", chains them (sequence numbers, hashes, patient rows like every
+other record) and commits, so a note is either still waiting or chained exactly once. It does so when this
+process has committed a note (`nudge`, after the write's response), at start-up (`catch_up`, for notes a
+process left when it stopped), every few seconds (`watch_outbox`, the same and notes of a failed attempt), and
+before the trail is read here (`settle`); never as part of a read's batch. Order: the chain's order is the
+order its transactions commit, so a write's record may follow the records of requests answered after it (it is
+chained after the write's response; its `recorded` time is the write's). A batch Bundle, whose entries commit
+one by one, is audited as before, once answered.
+
 The alternative, one chain per process merged at verification, would let processes commit without waiting for
 each other, but its total order would rest on clocks, and a deleted tail of one process's chain could hide
 among the others. A single sequence keeps `caregate audit verify` proving one total order with nothing more

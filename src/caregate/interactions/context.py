@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from caregate.policy import Actor
 from caregate.policy.rules import Policy
 from caregate.search.registry import Registry
-from caregate.storage.base import ResourceStore, Stored
+from caregate.storage.base import Notes, ResourceStore, Stored
 
 
 def new_id() -> str:
@@ -29,6 +29,7 @@ class RequestContext:
     validation: str = "lenient"  # strict | lenient | off: how writes are validated (interactions/validation.py)
     purpose: str = "TREAT"  # the request's v3 PurposeOfUse (policy/purpose.py)
     policy: Policy | None = None  # the access policy's roles and labels (policy/rules.py); None: scopes alone
+    notes: Notes | None = None  # outbox notes the request's write commits with it (storage/outbox.py)
 
 
 @dataclass(slots=True)

@@ -26,5 +26,5 @@ async def create(ctx: RequestContext, type_: str, body: object, if_none_exist: s
             raise FhirError("precondition", f"If-None-Exist matched more than one {type_}; be more specific.")
         if matches:
             return Result(stored=matches[0], status=200)
-    stored = (await ctx.store.transact([Write("create", type_, ctx.ids(), resource)]))[0]
+    stored = (await ctx.store.transact([Write("create", type_, ctx.ids(), resource)], ctx.notes))[0]
     return Result(stored=stored, created=True, warnings=warnings)

@@ -24,7 +24,8 @@ async def delete(ctx: RequestContext, type_: str, id_: str, if_match: str | None
     decision = permit(ctx, type_, "delete")
     if not await visible(ctx, decision, type_, id_):  # outside the bounds: answered as if absent
         return Result(stored=Stored(type_, id_, 0, instant(SystemClock().now()), True, b"", 0, "noop"))
-    stored = (await ctx.store.transact([Write("delete", type_, id_, None, parse_if_match(if_match))]))[0]
+    stored = (await ctx.store.transact([Write("delete", type_, id_, None, parse_if_match(if_match))],
+                                    ctx.notes))[0]
     return Result(stored=stored)
 
 

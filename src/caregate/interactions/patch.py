@@ -38,5 +38,5 @@ async def patch(ctx: RequestContext, type_: str, id_: str, operations: object,
     resource = check_body(patched, type_, id_, need_id=True)
     check_body_within(ctx, decision, type_, resource)
     warnings = await check_write(ctx, resource)
-    stored = (await ctx.store.transact([Write("update", type_, id_, resource, current.version)]))[0]
+    stored = (await ctx.store.transact([Write("update", type_, id_, resource, current.version)], ctx.notes))[0]
     return Result(stored=stored, warnings=warnings)

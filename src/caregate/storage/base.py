@@ -7,7 +7,7 @@ nothing of HTTP: errors are `caregate.errors.FhirError` categories.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -49,6 +49,11 @@ class Write:
     resource: dict | None = None
     if_match: int | None = None
     must_exist: bool = False  # an update that must not create
+
+
+Notes = Callable[[Sequence[Stored]], Sequence[tuple[str, bytes]]]
+"""Called inside a write's transaction with the versions it wrote: the (topic, body) notes committed with it in
+the outbox (see `caregate.storage.outbox`)."""
 
 
 @dataclass(slots=True)
@@ -119,9 +124,11 @@ class ResourceStore(Protocol):
 
     async def vread(self, type_: str, id_: str, version: int) -> Stored | None: ...
 
-    async def transact(self, writes: Sequence[Write]) -> list[Stored]: ...
+    async def transact(self, writes: Sequence[Write], notes: Notes | None = None) -> list[Stored]:
+        """Apply `writes` in one database transaction, with the outbox notes `notes` gives for them."""
+        ...
 
-    def transact_sync(self, writes: Sequence[Write]) -> list[Stored]:
+    def transact_sync(self, writes: Sequence[Write], notes: Notes | None = None) -> list[Stored]:
         """The same atomic write for callers outside the event loop (bulk loading, tools)."""
         ...
 

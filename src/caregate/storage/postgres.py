@@ -17,7 +17,7 @@ from psycopg_pool import ConnectionPool
 from caregate.clock import Clock, SystemClock
 from caregate.errors import FhirError
 from caregate.search.query import SearchQuery
-from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
+from caregate.storage.base import Change, HistoryQuery, Notes, Page, Stored, Write
 from caregate.storage.changefeed import PG_NEXT_XID_SQL, OwnConnection, PostgresFeed
 from caregate.storage.sql.dialect import POSTGRES
 from caregate.storage.sql.schema import statistics_sql
@@ -56,11 +56,11 @@ class PostgresStore:
     async def vread(self, type_: str, id_: str, version: int) -> Stored | None:
         return await self._call(lambda c: self.core.vread(c, type_, id_, version))
 
-    def transact_sync(self, writes: Sequence[Write]) -> list[Stored]:
+    def transact_sync(self, writes: Sequence[Write], notes: Notes | None = None) -> list[Stored]:
         for attempt in range(_RETRIES):
             try:
                 with self.pool.connection() as conn, conn.transaction():
-                    return self.core.transact(conn, writes)
+                    return self.core.transact(conn, writes, notes)
             except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected,
                     psycopg.errors.SerializationFailure) as exc:
                 # Two writers created the same new id at once: the loser retries and sees the winner's row.
@@ -78,8 +78,8 @@ class PostgresStore:
             finally:
                 conn.autocommit = False
 
-    async def transact(self, writes: Sequence[Write]) -> list[Stored]:
-        return await anyio.to_thread.run_sync(self.transact_sync, writes)
+    async def transact(self, writes: Sequence[Write], notes: Notes | None = None) -> list[Stored]:
+        return await anyio.to_thread.run_sync(self.transact_sync, writes, notes)
 
     async def search(self, query: SearchQuery, page_size: int = 20, types: list[str] | None = None) -> Page:
         return await self._call(lambda c: self.core.search(c, query, page_size, types))

@@ -20,7 +20,8 @@ from caregate.search.extract import index_resource, normalize
 from caregate.search.fulltext import content_text_from_json, narrative_text
 from caregate.search.query import SearchQuery
 from caregate.storage import cursor as cursors
-from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
+from caregate.storage import outbox
+from caregate.storage.base import Change, HistoryQuery, Notes, Page, Stored, Write
 from caregate.storage.changefeed import CHANNEL, FEED_SQL, HEAD_SQL, PG_FEED_SQL, PG_HEAD_SQL, pg_stamp
 from caregate.storage.sql.compiler import (
     compile_count,
@@ -218,8 +219,9 @@ class SqlCore:
         return Stored(row[0], row[1], row[2], row[3], bool(row[4]), self._bytes(row[5]), row[6], row[7])
 
     # -- writes ------------------------------------------------------------------------------------
-    def transact(self, conn: Conn, writes: Sequence[Write]) -> list[Stored]:
-        """Apply `writes` atomically; the caller commits (or rolls back on any exception).
+    def transact(self, conn: Conn, writes: Sequence[Write], notes: Notes | None = None) -> list[Stored]:
+        """Apply `writes` atomically, with the outbox notes `notes` gives for them; the caller commits (or rolls
+        back on any exception).
 
         Statements are batched: one lookup of the current versions, multi-row inserts of new resources,
         one update per changed resource, and index rows per table, so a 500-resource Bundle costs a handful
@@ -279,6 +281,8 @@ class SqlCore:
         if t < 0:
             t = pg_stamp(cur, t, lu, len(writes), [row[0] for row in state.values() if row[0] is not None])
             out = [replace(s, t=t) for s in out]
+        if notes is not None:
+            outbox.put(cur, self.d, notes, out)
         return out
 
     def _current(self, cur: Any, writes: Sequence[Write]) -> dict[tuple[str, str], list]:

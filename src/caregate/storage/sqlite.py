@@ -16,7 +16,7 @@ from pathlib import Path
 from caregate.clock import Clock, SystemClock
 from caregate.errors import FhirError
 from caregate.search.query import SearchQuery
-from caregate.storage.base import Change, HistoryQuery, Page, Stored, Write
+from caregate.storage.base import Change, HistoryQuery, Notes, Page, Stored, Write
 from caregate.storage.changefeed import SqliteFeed
 from caregate.storage.sql.dialect import SQLITE
 from caregate.storage.sql.schema import statistics_sql
@@ -83,17 +83,17 @@ class SqliteStore:
     async def vread(self, type_: str, id_: str, version: int) -> Stored | None:
         return self.core.vread(self.conn, type_, id_, version)
 
-    async def transact(self, writes: Sequence[Write]) -> list[Stored]:
-        return self.transact_sync(writes)
+    async def transact(self, writes: Sequence[Write], notes: Notes | None = None) -> list[Stored]:
+        return self.transact_sync(writes, notes)
 
-    def transact_sync(self, writes: Sequence[Write]) -> list[Stored]:
+    def transact_sync(self, writes: Sequence[Write], notes: Notes | None = None) -> list[Stored]:
         conn = self.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise FhirError("busy", "The database is busy; try again shortly.") from exc
         try:
-            result = self.core.transact(conn, writes)
+            result = self.core.transact(conn, writes, notes)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -73,6 +73,8 @@ class Root:
             if message["type"] == "lifespan.startup":
                 if self.fhir.subscriptions is not None:  # follow the change log, deliver notifications
                     await self.fhir.subscriptions.service.start()
+                if self.fhir.audit is not None:  # writes' records left in the outbox (audit/log.py)
+                    self.fhir.audit.watch_outbox()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.fhir.subscriptions is not None:

@@ -8,14 +8,19 @@ patient is what was disclosed, whichever interaction or include produced it.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode
 
+from starlette.requests import Request
 from starlette.types import Scope
 
-from caregate.audit import Access
+from caregate.audit import Access, audit_event
+from caregate.audit.notes import TOPIC, note
+from caregate.clock import SystemClock, instant
 from caregate.policy import Actor
 from caregate.policy.purpose import Purpose
 from caregate.policy.requests import interaction
+from caregate.storage.base import Notes, Stored
 
 _ID = rb"([A-Za-z0-9\-.]{1,64})"
 # Bodies are scanned for the word Patient first (a literal, which the regex engine finds at the speed of a byte
@@ -86,6 +91,31 @@ def access(scope: Scope, actor: Actor | None, status: int, recorded: str, purpos
     return Access(kind, status, recorded, actor, purpose.code if purpose else None, list(patients), what, query,
                   client[0] if client else None, break_glass_reason=purpose.reason if purpose else None)
 
+
+NOTED = "caregate.audit_noted"  # in the scope once a write has made its AuditEvent's outbox note
+
+
+def write_notes(scope: Scope, request: Request, source: str, bundle: bool) -> Notes:
+    """The outbox note of a write's AuditEvent, made inside the write's transaction so that the two commit
+    together (caregate.storage.outbox). Who asked, why and from where are known before the write; the versions
+    written, the patients they refer to and the status answered are known once it is done, and are read from
+    what the response will carry: the versions themselves (`bundle`: a transaction Bundle, answered 200)."""
+    actor, purpose = scope.get("caregate.actor"), scope.get("caregate.purpose")
+
+    def notes(written: Sequence[Stored]) -> list[tuple[str, bytes]]:
+        status, location = 200, None
+        if not bundle and written:
+            s = written[0]
+            if s.deleted:
+                status = 200 if s.method == "noop" else 204
+            elif s.method == "create":
+                status, location = 201, f"{source}/{s.type}/{s.id}/_history/{s.version}"
+        facts = access(scope, actor, status, instant(SystemClock().now()), purpose, getattr(request, "_body", None),
+                       b"".join(s.json for s in written), location)
+        scope[NOTED] = True
+        return [(TOPIC, note(audit_event(facts, source), facts.patients))]
+
+    return notes
 
 
 def declare(statement: dict) -> None:

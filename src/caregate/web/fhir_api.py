@@ -42,6 +42,7 @@ log = logging.getLogger("caregate")
 MAX_BODY = 64 * 1024 * 1024
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json-patch+json", "text/json")
 _XML_TYPES = ("application/fhir+xml", "application/xml", "text/xml", "xml")
+_WRITES = ("POST", "PUT", "PATCH", "DELETE")  # a write commits its AuditEvent with itself (not a batch's entries)
 
 
 class FhirApi:
@@ -83,8 +84,15 @@ class FhirApi:
         await response(scope, receive, send)
 
     async def _audited(self, request: Request, scope: Scope, response: Response, out: Format) -> Response:
-        """Commit the request's AuditEvent before its response goes out; no audit record, no response."""
+        """Commit the request's AuditEvent before its response goes out; no audit record, no response.
+
+        A write that succeeded committed its record with itself, in the outbox (`audit_facts.write_notes`): it
+        is answered at once, and the log chains the note soon after (audit/log.py). A failed write left no note
+        and is audited here, as every other request is."""
         assert self.audit is not None
+        if scope.get(audit_facts.NOTED) and response.status_code < 400:
+            self.audit.nudge()
+            return response
         facts = audit_facts.access(scope, scope.get("caregate.actor"), response.status_code,
                                    instant(SystemClock().now()), scope.get("caregate.purpose"),
                                    getattr(request, "_body", None), getattr(response, "body", None),
@@ -119,6 +127,8 @@ class FhirApi:
         if tuple(seg) not in OPEN_PATHS:
             scope["caregate.purpose"] = purpose_of(request.headers, actor)
             ctx.purpose = scope["caregate.purpose"].code
+            if self.audit is not None and method in _WRITES:
+                ctx.notes = audit_facts.write_notes(scope, request, self.base_url, n == 0)
 
         def route(template: str) -> None:
             scope["route_template"] = template
@@ -159,6 +169,7 @@ class FhirApi:
             route("/fhir/{type}" if n == 1 else "/fhir/{type}/{id}")
             if method != "GET" or n > 2:
                 raise FhirError("not-allowed", "AuditEvents are written by the server only; read or search them.")
+            await self.audit.settle()  # this process's writes' records, still in the outbox, join the trail first
             if n == 1:
                 return render(await search_audit(ctx, self.audit, params), self.base_url, ret, out)
             return render(await read_audit(ctx, self.audit, seg[1]), self.base_url, ret, out)

@@ -130,7 +130,17 @@ def ddl(d: Dialect) -> list[str]:
         " lo BIGINT, hi BIGINT)",
         "CREATE INDEX IF NOT EXISTS idx_consent_patient ON idx_consent (patient, dim)",
         "CREATE INDEX IF NOT EXISTS idx_consent_rid ON idx_consent (rid, path)",
+        outbox_ddl(d),  # notes committed with the writes that left them (see caregate.storage.outbox)
     ]
+
+
+def outbox_ddl(d: Dialect) -> str:
+    """The outbox table. Ids only rise (SQLite's AUTOINCREMENT never reuses a deleted row's), so they give the
+    order notes were committed in, near enough: PostgreSQL hands ids out at insert, before commit."""
+    if d.name == "sqlite":
+        return ("CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, "
+                "body BLOB NOT NULL)")
+    return f"CREATE TABLE IF NOT EXISTS outbox (id {d.rowid}, topic TEXT NOT NULL, body BYTEA NOT NULL)"
 
 
 def _fulltext(d: Dialect) -> list[str]:
