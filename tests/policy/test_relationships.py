@@ -9,7 +9,6 @@ import pytest
 from caregate.policy.relationships import KINDS, use_kinds
 from tests.auth.conftest import PASSWORD, Secured, secured  # noqa: F401
 from tests.policy.views import seen as seen_by
-from tests.subscriptions.conftest import subscription
 
 pytestmark = pytest.mark.anyio
 ODS = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -149,18 +148,6 @@ async def test_break_glass_needs_its_reason_and_btg_alone_is_not_break_glass(sec
     headers = _doctor(secured)
     assert await _view(secured, {**headers, "X-Purpose-Of-Use": "BTG"}, "/fhir/Patient/bob") == 404
     assert await _view(secured, {**headers, "X-Purpose-Of-Use": "PUBHLTH"}, "/fhir/Patient/bob") == 404
-
-
-async def test_staff_cannot_subscribe_to_what_they_may_not_see(secured: Secured) -> None:  # noqa: F811
-    """Notifications could carry any patient's data: subscriptions are for backend services."""
-    secured.auth.users.add("dr-who", PASSWORD, practitioner="drwho", org="A81001")
-    headers = secured.headers("user/*.cruds", user="dr-who")
-    sub = {**subscription("lab-result", endpoint="https://example.org/hook"), "id": "s1"}
-    for r in (await secured.client.put("/fhir/Subscription/s1", json=sub, headers=headers),
-              await secured.client.post("/fhir/Subscription", json=sub, headers=headers),
-              await secured.client.get("/fhir/Subscription/s1/$status", headers=headers)):
-        assert r.status_code == 403, r.text
-        assert "subscriptions are for backend services" in r.json()["issue"][0]["diagnostics"]
 
 
 async def test_staff_read_the_access_logs_of_their_patients_only(secured: Secured) -> None:  # noqa: F811

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from caregate.errors import FhirError
 from caregate.fhir.definitions import patient_compartment
 from caregate.interactions.context import RequestContext
-from caregate.policy import Access, access, interaction_letter
+from caregate.policy import Access, Actor, access, interaction_letter
 from caregate.policy.purpose import SECONDARY
 from caregate.policy.relationships import viewer_of
 from caregate.search.match import match
@@ -21,9 +21,6 @@ from caregate.search.query import Clause, SearchQuery, TokenValue, parse
 from caregate.search.viewer import Viewer
 
 UNBOUNDED = Access(True)
-UNSUBSCRIBABLE = ("Subscription notifications can carry any patient's data, and this user reaches only the patients "
-                  "they have a relationship with, within the patients' Consents: subscriptions are for backend "
-                  "services (system/ scopes).")
 
 
 def forbidden(message: str) -> FhirError:
@@ -41,8 +38,6 @@ def permit(ctx: RequestContext, type_: str, interaction: str) -> Access:
     if not decision.allowed:
         raise forbidden(decision.reason)
     roles_allow(ctx, type_, interaction_letter(interaction))
-    if type_ == "Subscription" and interaction in ("create", "update", "patch") and viewer(ctx, decision) is not None:
-        raise forbidden(UNSUBSCRIBABLE)
     return decision
 
 
@@ -78,7 +73,9 @@ def permit_types(ctx: RequestContext, types: list[str] | None, interaction: str)
 
 def permit_everything(ctx: RequestContext, interaction: str) -> None:
     """For operations whose answers may carry resources of any type (subscription notifications): a `*` scope
-    granting the interaction without bounds is needed (403 otherwise)."""
+    granting the interaction without a patient bound is needed (403 otherwise). A caller whose reads are
+    narrowed further (a member of staff's relationships and Consents, the opt-out) reaches only the
+    subscriptions they own (`owner_only`), whose notifications their own bounds already filter."""
     if ctx.actor is None:
         return
     decision = _wildcard(ctx, interaction)
@@ -86,8 +83,15 @@ def permit_everything(ctx: RequestContext, interaction: str) -> None:
         raise forbidden("This operation can return resources of any type: it needs user/*.r or system/*.r (or "
                         "wider) scopes.")
     roles_allow(ctx, "Resource", interaction_letter(interaction))
-    if viewer(ctx, decision) is not None:
-        raise forbidden(UNSUBSCRIBABLE)
+
+
+def owner_only(actor: Actor | None, purpose: str) -> str | None:
+    """The subject whose own subscriptions alone a caller of the subscription operations reaches: one bound by
+    relationships, patients' Consents or the National Data Opt-out (None: no such bound). Another owner's
+    notifications carry what that owner may read, which may be more."""
+    if actor is None or (viewer_of(actor, purpose) is None and purpose not in SECONDARY):
+        return None
+    return actor.subject
 
 
 def _wildcard(ctx: RequestContext, interaction: str) -> Access:

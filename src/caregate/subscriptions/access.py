@@ -13,6 +13,10 @@ caregate.interactions.guard applies to a read:
 - a staff owner bound by relationships or patients' privacy Consents, or a secondary use bound by the
   National Data Opt-out, is asked of the store like any read (`guard.visible`), as those bounds live in it.
 
+The store-held bounds change with the record (a relationship ends, a Consent is written): they are asked again
+when a notification, a websocket frame or an `$events` answer carries the event (`still_readable`), so only
+what the owner could read at that moment goes out.
+
 A subscription with no owner was written without authentication (a `--no-auth` server, `caregate load`)
 and is bound by nothing, like every request of such a server.
 """
@@ -68,6 +72,16 @@ class OwnerAccess:
         if viewer(self.ctx, decision) is not None or refused(self.ctx) is not None:
             return await visible(self.ctx, decision, type_, id_)
         return True
+
+    async def still_readable(self, type_: str, id_: str) -> bool:
+        """Whether the owner may read `type_/id_` now, as far as bounds held in the store go (relationships,
+        Consents, the opt-out); the others were tested on the version itself and cannot change."""
+        decision = self._decision(type_)
+        if not decision.allowed:
+            return False
+        if viewer(self.ctx, decision) is None and refused(self.ctx) is None:
+            return True
+        return await visible(self.ctx, decision, type_, id_)
 
     def _in_compartment(self, type_: str, focus: Indexed, patient: str) -> bool:
         if type_ == "Patient":

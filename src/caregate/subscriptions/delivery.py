@@ -150,10 +150,12 @@ class Courier:
             batch = await self.index.events(tracked, self.delivered + 1, self.delivered + limit)
             if not batch:  # the count was restarted meanwhile: `_sync` sees it on the next round
                 return self.policy.poll_seconds
-            if not await self._send(tracked, "event-notification", batch, "active"):
-                return self.next_try - time.monotonic()
+            shown = await self.index.readable(tracked, batch)  # what the owner may read at this moment
+            if shown:
+                if not await self._send(tracked, "event-notification", shown, "active"):
+                    return self.next_try - time.monotonic()
+                await self._recovered(spec.status)
             self.delivered = batch[-1].number
-            await self._recovered(spec.status)
             return 0 if tracked.count > self.delivered else spec.heartbeat or None
         if spec.status == "error" or (spec.heartbeat and now - self.last_sent >= spec.heartbeat):
             # a heartbeat is due, or probes whether an endpoint in error has come back

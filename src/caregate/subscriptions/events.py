@@ -215,6 +215,14 @@ class EventIndex:
             return list(itertools.islice(tracked.recent, low - oldest, high - oldest + 1))
         return await self._replay(tracked, low, high)
 
+    async def readable(self, tracked: Tracked, events: list[Event]) -> list[Event]:
+        """The events whose focus the subscription's owner may read now: what a notification, a websocket frame
+        or `$events` may carry (an event counted when its owner could read it may since have gone out of reach;
+        it is left out, a gap in the numbers as for any event not carried)."""
+        if tracked.access is None:
+            return events
+        return [e for e in events if await tracked.access.still_readable(e.type, e.id)]
+
     async def _replay(self, tracked: Tracked, low: int, high: int) -> list[Event]:
         first, t = tracked.seek(low)
         number = first - 1  # events counted before transaction `t`

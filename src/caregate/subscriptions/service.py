@@ -99,9 +99,12 @@ class SubscriptionService:
         """Validate a Subscription a client writes (422 naming the problem)."""
         model.check(resource, self.catalog)
 
-    async def _tracked(self, sub_id: str) -> Tracked:
+    async def _tracked(self, sub_id: str, owner: str | None = None) -> Tracked:
+        """The subscription `sub_id`; with `owner`, only one that subject owns (another answers 404, as absent)."""
         await self.index.catch_up()
         tracked = self.index.subs.get(sub_id)
+        if tracked is not None and not _owned(tracked, owner):
+            raise FhirError("not-found", f"Subscription/{sub_id} is not known.")
         if tracked is None:
             stored = await self.store.read("Subscription", sub_id)
             if stored is not None and stored.deleted:
@@ -115,21 +118,24 @@ class SubscriptionService:
         return bundles.status_parameters(self.base_url, spec.id, spec.topic_url, spec.status, "query-status",
                                          tracked.count, errors=errors)
 
-    async def status(self, ids: list[str] | None = None, statuses: list[str] | None = None) -> dict:
-        """`$status`: one Parameters per subscription (all, when no ids are given), optionally by status."""
+    async def status(self, ids: list[str] | None = None, statuses: list[str] | None = None,
+                     owner: str | None = None) -> dict:
+        """`$status`: one Parameters per subscription (all, when no ids are given), optionally by status;
+        with `owner`, only the subscriptions that subject owns."""
         if ids:
-            tracked = [await self._tracked(i) for i in ids]
+            tracked = [await self._tracked(i, owner) for i in ids]
         else:
             await self.index.catch_up()
-            tracked = sorted(self.index.subs.values(), key=lambda s: s.spec.id)
+            tracked = sorted((s for s in self.index.subs.values() if _owned(s, owner)), key=lambda s: s.spec.id)
         found = [(t.spec.id, self._status_parameters(t)) for t in tracked
                  if not statuses or t.spec.status in statuses]
         return bundles.status_bundle(self.base_url, found)
 
     async def events(self, sub_id: str, since: str | None = None, until: str | None = None,
-                     content: str | None = None) -> dict:
-        """`$events`: the notification Bundle (type `query-event`) of events `since`..`until`, inclusive."""
-        tracked = await self._tracked(sub_id)
+                     content: str | None = None, owner: str | None = None) -> dict:
+        """`$events`: the notification Bundle (type `query-event`) of events `since`..`until`, inclusive, that
+        the owner may read now; with `owner`, only of a subscription that subject owns."""
+        tracked = await self._tracked(sub_id, owner)
         total = tracked.count
         low, high = _number(since, "eventsSinceNumber", 1), _number(until, "eventsUntilNumber", total)
         if content is not None and content not in model.CONTENTS:
@@ -137,18 +143,19 @@ class SubscriptionService:
         chosen = content or tracked.spec.content
         low = max(low, 1)
         high = min(high, total, low + self.policy.events_page - 1)
-        events = await self.index.events(tracked, low, high)
+        events = await self.index.readable(tracked, await self.index.events(tracked, low, high))
         resources = await focus_resources(self.store, events, chosen)
         return bundles.notification(self.base_url, sub_id, tracked.spec.topic_url, tracked.spec.status,
                                     "query-event", total, events, chosen, resources)
 
-    async def binding_token(self, ids: list[str]) -> dict:
-        """`$get-ws-binding-token` for websocket subscriptions: a token, its expiry and the websocket URL."""
+    async def binding_token(self, ids: list[str], owner: str | None = None) -> dict:
+        """`$get-ws-binding-token` for websocket subscriptions: a token, its expiry and the websocket URL; with
+        `owner`, only for subscriptions that subject owns."""
         if not ids:
             raise incorrect("Name the subscriptions to bind with the id parameter.", "id")
         await self.index.catch_up()
         for sub_id in ids:
-            tracked = self.index.subs.get(sub_id) or await self._tracked(sub_id)
+            tracked = await self._tracked(sub_id, owner)
             if tracked.spec.channel != "websocket":
                 raise FhirError("invalid", f"Subscription/{sub_id} uses the {tracked.spec.channel or 'no'} channel; "
                                            "binding tokens are for websocket subscriptions.", ("id",))
@@ -171,7 +178,10 @@ class SubscriptionService:
         limit = spec.max_count or self.policy.max_count
         sent = 0
         for first in range(low, high + 1, limit):
-            events = await self.index.events(tracked, first, min(first + limit - 1, high))
+            events = await self.index.readable(tracked, await self.index.events(tracked, first,
+                                                                                min(first + limit - 1, high)))
+            if not events:
+                continue
             resources = await focus_resources(self.store, events, spec.content)
             body = bundles.notification(self.base_url, sub_id, spec.topic_url, spec.status, "event-notification",
                                         total, events, spec.content, resources)
@@ -197,6 +207,11 @@ class SubscriptionService:
 
     def session(self, send: Send) -> WsSession:
         return WsSession(self.index, self.store, self.base_url, self.policy, send, self.audit)
+
+
+def _owned(tracked: Tracked, owner: str | None) -> bool:
+    """Whether `tracked` is within reach of a caller confined to `owner`'s subscriptions (None: any)."""
+    return owner is None or (tracked.spec.owner is not None and tracked.spec.owner[0].subject == owner)
 
 
 def _number(value: str | None, name: str, default: int) -> int:

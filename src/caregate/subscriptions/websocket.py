@@ -135,7 +135,9 @@ class WsSession:
                 batch = await self.index.events(tracked, position[1] + 1, position[1] + limit)
                 if not batch:
                     break
-                await self._notify(tracked, "event-notification", batch, "active")
+                shown = await self.index.readable(tracked, batch)  # what the owner may read at this moment
+                if shown:
+                    await self._notify(tracked, "event-notification", shown, "active")
                 position[1] = batch[-1].number
             beat = tracked.spec.heartbeat
             if beat and time.monotonic() - self.last_sent.get(sub_id, 0.0) >= beat:

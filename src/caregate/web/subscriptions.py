@@ -7,7 +7,9 @@
 
 Operation parameters come from the query string or, with POST, from a Parameters body
 (https://hl7.org/fhir/R4/operations.html). Subscriptions written through the REST API are checked first,
-so an unknown topic, a filter the topic does not allow or a plain-HTTP remote endpoint is a 422 at once.
+so an unknown topic, a filter the topic does not allow or a plain-HTTP remote endpoint is a 422 at once. A
+caller bound by relationships, Consents or the opt-out reaches only the subscriptions they own through the
+operations (`guard.owner_only`); another's answers 404 as if absent.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from caregate.clock import SystemClock, instant
 from caregate.errors import FhirError, incorrect
+from caregate.interactions.guard import owner_only
 from caregate.subscriptions.service import WS_PATH, SubscriptionService
 from caregate.web import audit as audit_facts
 from caregate.web.render import Format, error_response, json_response
@@ -64,16 +67,18 @@ class SubscriptionWeb:
             return found[-1] if found else None
 
         ids = [instance] if instance else [i for v in values.get("id", []) for i in v.split(",") if i]
+        purpose = request.scope.get("caregate.purpose")
+        owner = owner_only(request.scope.get("caregate.actor"), purpose.code if purpose is not None else "TREAT")
         if op == "$status":
             statuses = [s for v in values.get("status", []) for s in v.split(",") if s]
-            body = await self.service.status(ids or None, statuses or None)
+            body = await self.service.status(ids or None, statuses or None, owner)
         elif op == "$events":
             if instance is None:
                 raise incorrect("$events works on one subscription: [base]/Subscription/[id]/$events.")
             body = await self.service.events(instance, one("eventsSinceNumber"), one("eventsUntilNumber"),
-                                             one("content"))
+                                             one("content"), owner)
         else:
-            body = await self.service.binding_token(ids)
+            body = await self.service.binding_token(ids, owner)
         return json_response(body, out=out)
 
     async def _check(self, request: Request) -> None:
