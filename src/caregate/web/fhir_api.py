@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from caregate.audit import AuditLog, audit_event
 from caregate.auth.bearer import BearerValidator
-from caregate.clock import SystemClock, instant
+from caregate.clock import instant_now
 from caregate.errors import FhirError, incorrect
 from caregate.fhir.xmlformat import FhirFormatError, parse_xml
 from caregate.interactions import capabilities, create, delete, history, patch, read, search, transaction, update
@@ -94,7 +94,7 @@ class FhirApi:
             self.audit.nudge()
             return response
         facts = audit_facts.access(scope, scope.get("caregate.actor"), response.status_code,
-                                   instant(SystemClock().now()), scope.get("caregate.purpose"),
+                                   instant_now(), scope.get("caregate.purpose"),
                                    getattr(request, "_body", None), getattr(response, "body", None),
                                    response.headers.get("location"))
         try:
