@@ -122,14 +122,16 @@ async def test_patient_scope_writes_stay_in_the_compartment(secured: Secured) ->
     assert (await secured.client.get("/fhir/Observation/b1", headers=admin)).status_code == 200
 
 
-async def test_bundles_under_patient_scopes_are_refused(secured: Secured) -> None:
+async def test_bundles_under_patient_scopes_stay_in_the_compartment(secured: Secured) -> None:
     h = secured.headers("patient/*.cruds", patient="alice")
     bundle = {"resourceType": "Bundle", "type": "batch",
-              "entry": [{"request": {"method": "GET", "url": "Observation/b1"}}]}
-    assert (await secured.client.post("/fhir", headers=h, json=bundle)).status_code == 403
+              "entry": [{"request": {"method": "GET", "url": "Observation/b1"}},
+                        {"request": {"method": "GET", "url": "Observation/a1"}}]}
+    r = await secured.client.post("/fhir", headers=h, json=bundle)
+    assert [e["response"]["status"] for e in r.json()["entry"]] == ["404", "200 OK"]
     wide = secured.headers("user/*.cruds")
     r = await secured.client.post("/fhir", headers=wide, json=bundle)
-    assert r.status_code == 200
+    assert [e["response"]["status"] for e in r.json()["entry"]] == ["200 OK", "200 OK"]
 
 
 async def test_includes_of_types_never_granted_are_left_out(secured: Secured) -> None:

@@ -186,6 +186,27 @@ async def test_what_scopes_never_allow_is_still_refused(secured: Secured) -> Non
     put = {"request": {"method": "PUT", "url": "Observation/a1"}, "resource": _obs("a1", "alice", "amended")}
     for kind in ("batch", "transaction"):
         assert (await _bundle(secured, headers, kind, [put])).status_code == 403
-    patient = secured.headers("patient/*.rs", user="alice-user")
-    get = {"request": {"method": "GET", "url": "Observation/a1"}}
-    assert (await _bundle(secured, patient, "batch", [get])).status_code == 403
+    patient = secured.headers("patient/Observation.rs", patient="alice")
+    for kind in ("batch", "transaction"):
+        assert (await _bundle(secured, patient, kind, [put])).status_code == 403
+
+
+async def test_patient_scopes_in_a_bundle_reach_and_write_only_their_compartment(secured: Secured) -> None:  # noqa: F811
+    headers = secured.headers("patient/Observation.cruds", patient="alice")
+    get = [{"request": {"method": "GET", "url": url}} for url in GETS if url.startswith("Observation")]
+    r = await _bundle(secured, headers, "batch", get)
+    assert [_entry_seen(e) for e in r.json()["entry"]] == \
+        [await seen(secured, headers, f"/fhir/{e['request']['url']}", TYPES) for e in get]
+    entries = [{"request": {"method": "POST", "url": "Observation"}, "resource": _obs(None, "bob", "pulse")},
+               {"request": {"method": "PUT", "url": "Observation/a1"}, "resource": _obs("a1", "bob", "moved")},
+               {"request": {"method": "PUT", "url": "Observation/b1"}, "resource": _obs("b1", "alice", "taken")},
+               {"request": {"method": "DELETE", "url": "Observation/b1"}},
+               {"request": {"method": "PUT", "url": "Observation/a2"}, "resource": _obs("a2", "alice", "amended")}]
+    r = await _bundle(secured, headers, "batch", entries)
+    assert [e["response"]["status"] for e in r.json()["entry"]] == ["403", "403", "404", "200 OK", "200 OK"]
+    again = {"request": {"method": "PUT", "url": "Observation/a2"}, "resource": _obs("a2", "alice", "again")}
+    r = await _bundle(secured, headers, "transaction", [again, entries[1]])
+    assert r.status_code == 403, r.text
+    assert (await _current(secured, "Observation/a1"))["meta"]["versionId"] == "1"
+    assert (await _current(secured, "Observation/b1"))["meta"]["versionId"] == "1"
+    assert (await _current(secured, "Observation/a2"))["code"]["text"] == "amended"

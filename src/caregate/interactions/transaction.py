@@ -1,9 +1,10 @@
 """batch and transaction Bundles (https://hl7.org/fhir/R4/http.html#transaction).
 
 Each entry is authorized as the same request sent on its own would be: its reads and searches go through the
-read and search interactions, and a resource outside the user's reach (a member of staff's relationships and
-the patients' Consents, withheld labels, the opt-out) is treated as absent by updates, patches and deletes,
-and by the conditional matches and references that pick a target.
+read and search interactions, a resource outside the user's reach (a `patient/` scope's compartment, a scope
+constraint, a member of staff's relationships and the patients' Consents, withheld labels, the opt-out) is
+treated as absent by updates, patches and deletes and by the conditional matches and references that pick a
+target, and what is written must stay within the scopes' bounds (403 otherwise).
 
 A transaction is all-or-nothing: every write of the Bundle goes to the store in ONE database transaction,
 after `urn:uuid:` full URLs, conditional creates/updates and conditional references have been resolved.
@@ -23,7 +24,7 @@ from caregate.clock import SystemClock, instant
 from caregate.errors import HTTP_STATUS, FhirError, incorrect, invalid
 from caregate.interactions.bundles import outcome
 from caregate.interactions.context import RequestContext, Result
-from caregate.interactions.guard import bounded, forbidden, permit, visible
+from caregate.interactions.guard import bounded, check_body_within, forbidden, permit, visible
 from caregate.interactions.references import collect_references, is_conditional, rewrite_references
 from caregate.interactions.resource_rules import check_body, check_id, check_type
 from caregate.interactions.search import find
@@ -164,9 +165,8 @@ async def _resolve_conditional_refs(ctx: RequestContext, entries: list[_Entry]) 
 
 
 def _authorize(ctx: RequestContext, entries: list[_Entry]) -> None:
-    """Every entry's interaction must be granted (403 otherwise, for the whole Bundle). `patient/` scopes and
-    scope constraints are refused (send those requests on their own); a member of staff's relationships and
-    the patients' Consents are applied entry by entry (`_within_reach`, and the read and search interactions)."""
+    """Every entry's interaction must be granted (403 otherwise, for the whole Bundle); the bounds of each
+    decision are applied entry by entry (`_within_reach`, `_write_within`, the read and search interactions)."""
     if ctx.actor is None:
         return
     for e in entries:
@@ -177,9 +177,14 @@ def _authorize(ctx: RequestContext, entries: list[_Entry]) -> None:
                        "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[e.method]
         check_type(type_)
         e.decision = permit(ctx, type_, interaction)
-        if e.decision.patient is not None or e.decision.constraints:
-            raise forbidden(f"Bundle.entry[{e.index}]: the scopes on {type_} are bounded (patient/ or a query "
-                            "constraint); send that request on its own.")
+
+
+async def _write_within(ctx: RequestContext, e: _Entry, write: Write) -> None:
+    """What an entry writes must stay within its scopes' bounds, as on its own (403), and be valid."""
+    if write.resource is not None:
+        if e.decision is not None:
+            check_body_within(ctx, e.decision, e.type, write.resource)
+        await check_write(ctx, write.resource, f"Bundle.entry[{e.index}].resource")
 
 
 async def transaction(ctx: RequestContext, bundle: object) -> Result:
@@ -207,8 +212,7 @@ async def transaction(ctx: RequestContext, bundle: object) -> Result:
         elif e.method == "PATCH":
             e.write = await _patch_write(ctx, e)
         if e.write is not None:
-            if e.write.resource is not None:
-                await check_write(ctx, e.write.resource, f"Bundle.entry[{e.index}].resource")
+            await _write_within(ctx, e, e.write)
             writes.append(e.write)
     stored = await ctx.store.transact(writes, ctx.notes) if writes else []  # one note for the whole Bundle
     by_write = dict(zip([id(w) for w in writes], stored, strict=True))
@@ -319,7 +323,6 @@ async def _batch_entry(ctx: RequestContext, e: _Entry) -> dict:
         body = check_body(e.resource, e.type, e.id, need_id=e.method == "PUT" and "?" not in e.url)
         w = Write(sub or "update", e.type, e.id or "", {**body, "id": e.id},
                   parse_if_match(e.request.get("ifMatch")) if e.method == "PUT" else None)
-    if w.resource is not None:
-        await check_write(ctx, w.resource, f"Bundle.entry[{e.index}].resource")
+    await _write_within(ctx, e, w)
     s = (await ctx.store.transact([w]))[0]  # no notes: each entry commits alone, audited with the Bundle
     return _response(s, _status(s, e.method))
