@@ -170,11 +170,13 @@ def _authorize(ctx: RequestContext, entries: list[_Entry]) -> None:
     if ctx.actor is None:
         return
     for e in entries:
-        type_, id_, _ = _split_url(e.url, e.index)
-        if type_.startswith(("$", "_")) or type_ == "metadata":
+        type_, _, _ = _split_url(e.url, e.index)
+        if type_.startswith(("$", "_")) or type_ == "metadata" or "/$" in urlsplit(e.url).path:
             raise forbidden(f"Bundle.entry[{e.index}]: only resource interactions can be authorized in a Bundle.")
-        interaction = {"GET": "read" if id_ else "search-type", "HEAD": "read" if id_ else "search-type",
-                       "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[e.method]
+        if e.method in ("GET", "HEAD"):
+            interaction, type_, _, _ = _reading(e.url, e.index)
+        else:
+            interaction = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[e.method]
         check_type(type_)
         e.decision = permit(ctx, type_, interaction)
 
@@ -270,17 +272,44 @@ async def _patch_write(ctx: RequestContext, e: _Entry) -> Write:
     return Write("update", e.type, e.id or "", check_body(patched, e.type, e.id, need_id=True), current.version)
 
 
-async def _read_entry(ctx: RequestContext, e: _Entry) -> dict:
-    from caregate.interactions.read import read
-    from caregate.interactions.search import search
+def _reading(url: str, index: int) -> tuple[str, str, list[str], list[tuple[str, str]]]:
+    """A GET entry as the REST API routes the same URL: (interaction, the type it is authorized on, the path's
+    segments, the query's parameters)."""
+    parts = urlsplit(url)
+    seg = [s for s in parts.path.strip("/").split("/") if s]
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    n = len(seg)
+    if n == 1:
+        return "search-type", seg[0], seg, params
+    if n == 2:
+        return "history-type" if seg[1] == "_history" else "read", seg[0], seg, params
+    if n in (3, 4) and seg[2] == "_history":
+        return "history-instance" if n == 3 else "vread", seg[0], seg, params
+    if n == 3:
+        return "search-type", seg[2], seg, params  # a compartment search: [type]/[id]/[type searched]
+    raise incorrect(f"Bundle.entry[{index}].request.url is not a read, history or search URL.",
+                    f"Bundle.entry[{index}].request.url")
 
-    type_, id_, query = _split_url(e.url, e.index)
+
+async def _read_entry(ctx: RequestContext, e: _Entry) -> dict:
+    """A GET entry, answered by the interaction the same request on its own goes to."""
+    from caregate.interactions.history import history
+    from caregate.interactions.read import read, vread
+    from caregate.interactions.search import compartment_search, search
+
     try:
-        if id_ is None:
-            body = (await search(ctx, type_, parse_qsl(query or "", keep_blank_values=True))).body
-            return {"resource": body, "response": {"status": "200 OK"}}
-        s = (await read(ctx, type_, id_)).stored
-        return _response(s, "200 OK")
+        interaction, _, seg, params = _reading(e.url, e.index)
+        if interaction in ("read", "vread"):
+            found = await read(ctx, seg[0], seg[1]) if interaction == "read" else \
+                await vread(ctx, seg[0], seg[1], seg[3])
+            return _response(found.stored, "200 OK")
+        if interaction == "history-type" or interaction == "history-instance":
+            result = await history(ctx, seg[0], seg[1] if len(seg) == 3 else None, params)
+        elif len(seg) == 3:
+            result = await compartment_search(ctx, seg[0], seg[1], seg[2], params)
+        else:
+            result = await search(ctx, seg[0], params)
+        return {"resource": result.body, "response": {"status": "200 OK"}}
     except FhirError as exc:
         return _error_response(exc)
 
