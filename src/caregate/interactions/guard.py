@@ -193,6 +193,20 @@ async def visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -
     return bool(page.items)
 
 
+async def visible_ids(ctx: RequestContext, decision: Access, type_: str, ids: set[str]) -> set[str]:
+    """Which of the resources `type_/id` (current versions) lie within the decision's bounds: one query."""
+    if not bounded(ctx, decision) or not ids:
+        return set(ids)
+    query = SearchQuery(type_)
+    param = ctx.registry.get(type_, "_id")
+    assert param is not None
+    query.clauses.append(Clause("_id", param, None, tuple(TokenValue(None, i) for i in sorted(ids))))
+    bound_query(ctx, decision, query)
+    query.total = "none"
+    page = await ctx.store.search(query, len(ids))
+    return {s.id for s in page.items}
+
+
 async def check_visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -> None:
     """404 as if absent for a resource outside the bounds, deleted or not (no hint that it exists)."""
     if not await visible(ctx, decision, type_, id_):

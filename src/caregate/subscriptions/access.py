@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from caregate.fhir.definitions import patient_compartment
 from caregate.interactions.context import RequestContext
-from caregate.interactions.guard import hidden, refused, viewer, visible
+from caregate.interactions.guard import hidden, refused, viewer, visible, visible_ids
 from caregate.policy import Access, Actor, access
 from caregate.policy.rules import Policy
 from caregate.search.match import Indexed, match
@@ -73,15 +73,15 @@ class OwnerAccess:
             return await visible(self.ctx, decision, type_, id_)
         return True
 
-    async def still_readable(self, type_: str, id_: str) -> bool:
-        """Whether the owner may read `type_/id_` now, as far as bounds held in the store go (relationships,
+    async def still_readable(self, type_: str, ids: set[str]) -> set[str]:
+        """Which of `type_/id` the owner may read now, as far as bounds held in the store go (relationships,
         Consents, the opt-out); the others were tested on the version itself and cannot change."""
         decision = self._decision(type_)
         if not decision.allowed:
-            return False
+            return set()
         if viewer(self.ctx, decision) is None and refused(self.ctx) is None:
-            return True
-        return await visible(self.ctx, decision, type_, id_)
+            return set(ids)
+        return await visible_ids(self.ctx, decision, type_, ids)
 
     def _in_compartment(self, type_: str, focus: Indexed, patient: str) -> bool:
         if type_ == "Patient":

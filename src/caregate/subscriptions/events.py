@@ -219,9 +219,14 @@ class EventIndex:
         """The events whose focus the subscription's owner may read now: what a notification, a websocket frame
         or `$events` may carry (an event counted when its owner could read it may since have gone out of reach;
         it is left out, a gap in the numbers as for any event not carried)."""
-        if tracked.access is None:
+        if tracked.access is None or not events:
             return events
-        return [e for e in events if await tracked.access.still_readable(e.type, e.id)]
+        by_type: dict[str, set[str]] = {}
+        for e in events:
+            by_type.setdefault(e.type, set()).add(e.id)
+        readable = {(type_, id_) for type_, ids in by_type.items()
+                    for id_ in await tracked.access.still_readable(type_, ids)}  # one query per type
+        return [e for e in events if (e.type, e.id) in readable]
 
     async def _replay(self, tracked: Tracked, low: int, high: int) -> list[Event]:
         first, t = tracked.seek(low)
