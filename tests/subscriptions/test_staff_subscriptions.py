@@ -128,3 +128,22 @@ async def test_staff_reach_only_their_own_subscriptions_through_the_operations(s
     backend = secured.headers("system/*.rs")
     assert (await secured.client.get("/fhir/Subscription/$status", headers=backend)).json()["total"] == 2
     assert focuses(await _events(secured, backend, theirs)) == ["Observation/b1"]
+
+
+async def test_staff_cannot_take_over_or_remove_another_owners_subscription(secured: Secured) -> None:  # noqa: F811
+    headers = await _doctor(secured)
+    backend = secured.headers("system/*.cruds")
+    theirs = await _subscribe(secured, backend, channel="websocket")
+    before = (await secured.client.get(f"/fhir/Subscription/{theirs}", headers=backend)).json()
+    taken = {**subscription("lab-result", base=BASE, channel="websocket"), "id": theirs}
+    assert (await secured.client.put(f"/fhir/Subscription/{theirs}", json=taken, headers=headers)).status_code == 404
+    assert (await secured.client.get(f"/fhir/Subscription/{theirs}", headers=headers)).status_code == 404
+    assert (await secured.client.delete(f"/fhir/Subscription/{theirs}", headers=headers)).status_code == 200
+    bundle = {"resourceType": "Bundle", "type": "batch", "entry": [
+        {"request": {"method": "PUT", "url": f"Subscription/{theirs}"}, "resource": taken}]}
+    r = await secured.client.post("/fhir", json=bundle, headers=headers)
+    assert r.json()["entry"][0]["response"]["status"] == "404"
+    assert (await secured.client.get(f"/fhir/Subscription/{theirs}", headers=backend)).json() == before
+    mine = await _subscribe(secured, headers, channel="websocket")
+    own = {**subscription("lab-result", base=BASE, channel="websocket", status="off"), "id": mine}
+    assert (await secured.client.put(f"/fhir/Subscription/{mine}", json=own, headers=headers)).status_code == 200

@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urlencode
 
+import orjson
+
 from caregate.errors import FhirError
 from caregate.fhir.definitions import patient_compartment
 from caregate.interactions.context import RequestContext
+from caregate.interactions.owner import read_owner
 from caregate.policy import Access, Actor, access, interaction_letter
 from caregate.policy.purpose import SECONDARY
 from caregate.policy.relationships import viewer_of
@@ -185,12 +188,28 @@ async def visible(ctx: RequestContext, decision: Access, type_: str, id_: str) -
     """Whether the current version of `type_/id_` lies within the decision's bounds (one indexed query)."""
     if not bounded(ctx, decision):
         return True
+    if type_ == "Subscription" and not await _owned(ctx, id_):
+        return False
     query = SearchQuery(type_)
     query.clauses.append(_id_clause(ctx, type_, id_))
     bound_query(ctx, decision, query)
     query.total = "none"
     page = await ctx.store.search(query, 1)
     return bool(page.items)
+
+
+async def _owned(ctx: RequestContext, id_: str) -> bool:
+    """A caller confined to their own subscriptions (`owner_only`) does not reach another's Subscription by id:
+    reading, updating (which would make them its owner and redirect it), patching or deleting it answers as if
+    it did not exist."""
+    subject = owner_only(ctx.actor, ctx.purpose)
+    if subject is None:
+        return True
+    stored = await ctx.store.read("Subscription", id_)
+    if stored is None or stored.deleted:
+        return True
+    owner = read_owner(orjson.loads(stored.json))
+    return owner is not None and owner[0].subject == subject
 
 
 async def visible_ids(ctx: RequestContext, decision: Access, type_: str, ids: set[str]) -> set[str]:
