@@ -147,3 +147,22 @@ async def test_staff_cannot_take_over_or_remove_another_owners_subscription(secu
     mine = await _subscribe(secured, headers, channel="websocket")
     own = {**subscription("lab-result", base=BASE, channel="websocket", status="off"), "id": mine}
     assert (await secured.client.put(f"/fhir/Subscription/{mine}", json=own, headers=headers)).status_code == 200
+
+
+async def test_a_rest_hook_retry_carries_only_what_the_owner_may_read_when_it_is_sent(
+        secured: Secured, receiver: Receiver) -> None:  # noqa: F811
+    headers = await _doctor(secured)
+    await _subscribe(secured, headers, endpoint=receiver.url, content="full-resource")
+    await await_until(lambda: receiver.bodies("handshake"), what="the handshake")
+    receiver.failing = True
+    await _put(secured, lab("a1", patient="alice"))
+    await await_until(lambda: receiver.failed, what="a failed delivery of alice's event")
+    await _put(secured, _care_team("inactive"), {**_care_team("active"), "id": "ct2",
+                                                 "subject": {"reference": "Patient/bob"}})
+    await _put(secured, lab("b1", patient="bob"))  # event 2, while bob is within reach
+    receiver.failing = False
+    await await_until(lambda: events_of(receiver.bodies()), what="the retried notification")
+    assert events_of(receiver.bodies()) == [(2, "Observation/b1")]
+    carried = [e["resource"]["subject"]["reference"] for b in receiver.bodies("event-notification")
+               for e in b["entry"][1:]]
+    assert carried == ["Patient/bob"]
