@@ -3,6 +3,8 @@ log goes on: the next batch commits and the chain still verifies."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from caregate.audit import AuditLog
@@ -26,5 +28,22 @@ async def test_a_failed_batch_fails_its_requests_and_the_next_one_commits(databa
         assert log.about("lost", 10) == (0, [])
         total, events = log.about("next", 10)
         assert total == 1 and events[0]["id"] == "2"
+    finally:
+        log.close()
+
+
+async def test_a_big_batch_commits_whole_or_fails_whole(database_url: str) -> None:
+    """Twenty requests at once form one big batch (on SQLite committed in a thread, beside the event loop)."""
+    log = AuditLog(database_url)
+    try:
+        await asyncio.gather(*(log.record(_event(f"p{i}"), [f"p{i}"]) for i in range(20)))
+        assert log.verify() == (20, None)
+        assert all(log.about(f"p{i}", 1)[0] == 1 for i in range(20))
+        outcomes = await asyncio.gather(*(log.record(_event(f"q{i}", **({"note": object()} if i == 5 else {})),
+                                                     [f"q{i}"]) for i in range(20)), return_exceptions=True)
+        assert all(isinstance(o, TypeError) for o in outcomes)  # one bad record: none of its batch is written
+        await log.record(_event("after"), ["after"])
+        assert log.verify() == (21, None)
+        assert log.about("q0", 1)[0] == 0 and log.about("after", 1)[0] == 1
     finally:
         log.close()
