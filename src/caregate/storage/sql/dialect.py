@@ -19,20 +19,25 @@ class Dialect:
     fts_insert: str  # params (rid, k, text): k = 0 for `_text`, 1 for `_content`
     fts_delete: str  # params (rid, rid)
     no_index: str = ""  # what `NO_INDEX` becomes: a prefix that keeps the planner from using a column's index
+    fence: str = ""  # what `FENCE` becomes at the end of a subquery: keeps the planner from flattening it
 
     def sql(self, text: str) -> str:
-        """Queries are written with `?` placeholders and the FTS and NO_INDEX markers; PostgreSQL's driver
+        """Queries are written with `?` placeholders and the FTS, NO_INDEX and FENCE markers; PostgreSQL's driver
         wants `%s`."""
-        return _render(text, self.placeholder, self.fts_match, self.no_index)
+        return _render(text, self.placeholder, self.fts_match, self.no_index, self.fence)
 
 
 FTS_MARKER = "<FTS>"
 NO_INDEX = "<NOIDX>"  # SQLite's unary `+` (https://sqlite.org/optoverview.html#disqualifying_where_clause_terms)
+# PostgreSQL's `OFFSET 0`: a subquery with an OFFSET is neither pulled up into the query around it nor, for
+# EXISTS, turned into a join, so it runs as written (where the planner's estimates would pick a worse order).
+# SQLite runs such subqueries as written anyway.
+FENCE = "<FENCE>"
 
 
 @lru_cache(maxsize=4096)
-def _render(text: str, placeholder: str, fts: str, no_index: str = "") -> str:
-    text = text.replace(FTS_MARKER, fts).replace(NO_INDEX, no_index)
+def _render(text: str, placeholder: str, fts: str, no_index: str = "", fence: str = "") -> str:
+    text = text.replace(FTS_MARKER, fts).replace(NO_INDEX, no_index).replace(FENCE, fence)
     if placeholder == "?":
         return text
     return text.replace("%", "%%").replace("?", "%s")
@@ -51,4 +56,5 @@ POSTGRES = Dialect(
     "body @@ plainto_tsquery('simple', ?)",
     "INSERT INTO idx_text (rid, k, body) VALUES (?, ?, to_tsvector('simple', ?))",
     "DELETE FROM idx_text WHERE rid = ? AND rid = ?",
+    fence=" OFFSET 0",
 )
