@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from click.testing import CliRunner
 
@@ -91,3 +93,31 @@ async def test_bad_questions_get_an_operation_outcome(secured: Secured, params: 
     assert r.json()["resourceType"] == "OperationOutcome" and r.json()["issue"][0]["expression"] == [where]
     r = await secured.client.post("/fhir/$explain-access", headers=admin, json={"resourceType": "Patient"})
     assert r.status_code == 400
+
+
+async def test_names_the_relationship_found_in_the_record(secured: Secured, database_url: str) -> None:  # noqa: F811
+    admin = _people(secured)
+    writer = secured.headers("system/*.cruds")
+    for resource in (
+            {"resourceType": "Organization", "id": "surgery",
+             "identifier": [{"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"}]},
+            {"resourceType": "Patient", "id": "registered",
+             "generalPractitioner": [{"reference": "Organization/surgery"}]},
+            {"resourceType": "Patient", "id": "stranger"}):
+        r = await secured.client.put(f"/fhir/{resource['resourceType']}/{resource['id']}", headers=writer,
+                                     json=resource)
+        assert r.status_code in (200, 201), r.text
+    r = await secured.client.get("/fhir/$explain-access", headers=admin,
+                                 params={"user": "doctor", "request": "GET /fhir/Patient/registered"})
+    allowed, steps = _answer(r.json())
+    assert allowed
+    assert any(s.startswith("Relationship with Patient/registered: the patient is registered") for s in steps)
+    r = await secured.client.get("/fhir/$explain-access", headers=admin,
+                                 params={"user": "doctor", "request": "GET /fhir/Patient/stranger"})
+    allowed, steps = _answer(r.json())
+    assert not allowed and any(s.startswith("No relationship with Patient/stranger") for s in steps)
+    assert steps[-1] == "DENIED: the resource is out of this user's reach (answered 404, as if it did not exist)."
+    out = (await asyncio.to_thread(  # the command runs an event loop of its own, as it does from a shell
+        CliRunner().invoke, cli, ["access", "explain", "--database", database_url, "--user", "doctor", "--request",
+                                  "GET /fhir/Patient/stranger"])).output
+    assert [line[2:] for line in out.splitlines() if line.startswith("- ")] == steps

@@ -10,6 +10,7 @@ from caregate.cli.options import database_option
 
 if TYPE_CHECKING:
     from caregate.policy import Actor
+    from caregate.policy.explain import Explanation
     from caregate.policy.rules import Policy
 
 
@@ -18,24 +19,19 @@ def access() -> None:
     """Inspect access decisions."""
 
 
-def _record_steps(database: str | None, actor: Actor, purpose: str, method: str, path: str,
-                  rules: Policy) -> tuple[list[str], bool]:
+def _with_record(database: str | None, actor: Actor, method: str, path: str, purpose: str | None, rules: Policy,
+                 result: Explanation) -> Explanation:
     import asyncio
 
     from caregate.config import Settings
-    from caregate.interactions.access_facts import patient_steps
-    from caregate.policy.explain import interaction_of
-    from caregate.policy.relationships import kinds_in_force
+    from caregate.interactions.access_facts import record_steps
     from caregate.search.registry import default_registry
     from caregate.storage import open_store
 
-    type_, interaction = interaction_of(method, path)
-    kinds = rules.relationship_kinds(actor, kinds_in_force()) if rules.roles_of(actor) else kinds_in_force()
-
-    async def run() -> tuple[list[str], bool]:
+    async def run() -> Explanation:
         store = open_store(Settings.from_env(database_url=database).database_url)
         try:
-            return await patient_steps(store, default_registry(), actor, purpose, type_, interaction, path, kinds)
+            return await record_steps(store, default_registry(), actor, method, path, purpose, rules, result)
         finally:
             await store.close()
 
@@ -80,10 +76,7 @@ def access_explain(user: str, request: str, purpose: str | None, reason: str | N
         raise click.BadParameter(str(exc), param_hint="--scope") from None
     result = explain(actor, method, path.strip(), purpose, reason, rules)
     if result.allowed:  # which relationship and Consent rule decide, from the record itself
-        steps, hidden = _record_steps(database, actor, purpose or "TREAT", method, path.strip(), rules)
-        result.steps += steps
-        if hidden:
-            result.deny("the resource is out of this user's reach (answered 404, as if it did not exist).")
+        result = _with_record(database, actor, method, path.strip(), purpose, rules, result)
     click.echo(f"{method.upper()} {path.strip()} by {user} (roles: {', '.join(person.roles) or 'none'}; "
                f"scopes: {scope})")
     for step in result.steps:

@@ -1,6 +1,7 @@
 """Which relationship and which Consent rule decide a member of staff's access to one patient, found in the
-record itself, for explanations (`caregate access explain`). The search query enforces the same rules in SQL
-(caregate.storage.sql.relations and .consent); this module only finds and names the deciding records.
+record itself, for explanations (`caregate access explain` and `$explain-access` give the same answer). The
+search query enforces the same rules in SQL (caregate.storage.sql.relations and .consent); this module only
+finds and names the deciding records.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from caregate.fhir.consent_rules import flatten
 from caregate.fhir.definitions import patient_compartment
 from caregate.policy import Actor
 from caregate.policy.consent import bound_by_consent, consent_decision, consent_explained, described
+from caregate.policy.explain import Explanation, interaction_of
 from caregate.policy.relationships import DESCRIPTIONS, kinds_in_force, needs_relationship, why_not_needed
+from caregate.policy.rules import Policy
 from caregate.search.registry import Registry
 from caregate.search.viewer import ODS_ORGANIZATION
 from caregate.storage.base import ResourceStore, Stored
@@ -144,3 +147,17 @@ async def patient_steps(store: ResourceStore, registry: Registry, actor: Actor, 
         if not consents:
             steps.append(f"Consent: Patient/{patient} has no active privacy Consent.")
     return steps, hidden and interaction in INSTANCE
+
+
+async def record_steps(store: ResourceStore, registry: Registry, actor: Actor, method: str, path: str,
+                       purpose: str | None, policy: Policy | None, result: Explanation) -> Explanation:
+    """Add to `result`, which the policy's rules permit (policy.explain), the relationship and Consent records
+    that decide `METHOD path` for the patient it names, and deny it when those put it out of reach (404)."""
+    type_, interaction = interaction_of(method, path)
+    kinds = policy.relationship_kinds(actor, kinds_in_force()) if policy is not None and policy.roles_of(actor) \
+        else kinds_in_force()
+    steps, hidden = await patient_steps(store, registry, actor, purpose or "TREAT", type_, interaction, path, kinds)
+    result.steps += steps
+    if hidden:
+        result.deny("the resource is out of this user's reach (answered 404, as if it did not exist).")
+    return result

@@ -9,7 +9,8 @@ names as query parameters:
 - `scope` (string): the token's scopes (default `patient/*.rs` for a patient user, else `user/*.rs`).
 
 The answer is a Parameters resource: `allowed` (boolean), `verdict` (PERMITTED or DENIED) and one `step` per
-rule applied, in the words `caregate access explain` prints. Only actors with the local `admin` role may ask
+rule applied, in the words `caregate access explain` prints, those naming the relationship and the Consent
+found in the record for the patient the request names included. Only actors with the local `admin` role may ask
 (403 otherwise): an explanation reveals other users' roles and the policy's shape.
 
 The operation is declared by an OperationDefinition (https://hl7.org/fhir/R4/operationdefinition.html) whose
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from caregate.auth.users import UserDirectory
 from caregate.errors import FhirError, incorrect
+from caregate.interactions.access_facts import record_steps
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.read import read
 from caregate.policy import Actor, ScopeError
@@ -37,7 +39,7 @@ class ExplainAccess:
     def __init__(self, users: UserDirectory) -> None:
         self.users = users
 
-    def __call__(self, ctx: RequestContext, params: list[tuple[str, str]], body: object | None) -> dict:
+    async def __call__(self, ctx: RequestContext, params: list[tuple[str, str]], body: object | None) -> dict:
         if ctx.actor is None or ADMIN not in ctx.actor.roles:
             raise FhirError("forbidden", f"{OPERATION} is for users with the '{ADMIN}' role.")
         asked = _arguments(params, body)
@@ -58,6 +60,8 @@ class ExplainAccess:
         except ScopeError as exc:
             raise incorrect(str(exc), "scope") from None
         result = explain(actor, method, path, asked.get("purpose"), asked.get("reason"), ctx.policy)
+        if result.allowed:  # which relationship and Consent rule decide, from the record itself
+            await record_steps(ctx.store, ctx.registry, actor, method, path, asked.get("purpose"), ctx.policy, result)
         return {"resourceType": "Parameters", "parameter": [
             {"name": "allowed", "valueBoolean": result.allowed},
             {"name": "verdict", "valueString": "PERMITTED" if result.allowed else "DENIED"},

@@ -153,7 +153,7 @@ class FhirApi:
             if method not in ("GET", "POST"):
                 raise FhirError("not-allowed", f"{OPERATION} takes GET or POST (Parameters).")
             body = await _body(request) if method == "POST" else None
-            return json_response(self.explain_access(ctx, params, body), out=out)
+            return json_response(await self.explain_access(ctx, params, body), out=out)
         if n == 1 and head == "metadata":
             route("/fhir/metadata")
             if method != "GET":
