@@ -205,3 +205,25 @@ async def test_a_write_that_fails_takes_its_note_with_it(database_url: str) -> N
     finally:
         await store.close()
     assert _waiting(database_url) == 0
+
+
+async def test_a_break_glass_write_stands_when_its_break_glass_record_fails(database_url: str) -> None:
+    glass = {"X-Purpose-Of-Use": "ETREAT", "X-Break-Glass-Reason": "unconscious, no notes"}
+    async with _server(database_url) as client:
+        if database_url.startswith("sqlite"):
+            _sql(database_url, "CREATE TRIGGER basic_refused BEFORE INSERT ON resources WHEN NEW.type = 'Basic' "
+                               "BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        else:
+            _sql(database_url, "CREATE FUNCTION refuse_basic() RETURNS trigger LANGUAGE plpgsql AS "
+                               "$$BEGIN RAISE EXCEPTION 'refused'; END$$",
+                 "CREATE TRIGGER basic_refused BEFORE INSERT ON resources FOR EACH ROW WHEN (NEW.type = 'Basic') "
+                 "EXECUTE FUNCTION refuse_basic()")
+        written = await client.put("/fhir/Patient/fay", json={"resourceType": "Patient", "id": "fay"}, headers=glass)
+        assert written.status_code == 201, written.text  # it happened: answered so
+        assert (await client.get("/fhir/Patient/fay", headers=glass)).status_code == 500  # a read is not answered
+
+        write = next(e for e in await _trail(client, "patient=fay") if e["action"] == "U")
+        assert write["purposeOfEvent"][0]["coding"][0]["code"] == "ETREAT"
+        detail = next(e["detail"] for e in write["entity"] if e.get("description") == "break-glass")
+        assert detail == [{"type": "break-glass-reason", "valueString": "unconscious, no notes"}]
+    _verify(database_url)

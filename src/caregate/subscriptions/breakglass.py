@@ -6,7 +6,9 @@ server writes one record per patient the request touched, before answering it: a
 subject identifier and client), the reason they gave, when, which request, and its HTTP status. The record
 is an ordinary write, so it is in the change log like every other: the `break-glass-access` topic's events
 come from it with the same guarantees (durable, numbered, replayable with `$events`), and no request made
-under break-glass is answered unless its record is stored. Clients cannot write such records themselves
+under break-glass is answered unless its record is stored, but for a write that has committed: it is answered
+as done whatever happens to its record here, since its AuditEvent, flagged break-glass with the reason, was
+committed with it (caregate.audit.log on the outbox). Clients cannot write such records themselves
 (caregate.interactions.owner).
 """
 
