@@ -227,3 +227,36 @@ async def test_a_break_glass_write_stands_when_its_break_glass_record_fails(data
         detail = next(e["detail"] for e in write["entity"] if e.get("description") == "break-glass")
         assert detail == [{"type": "break-glass-reason", "valueString": "unconscious, no notes"}]
     _verify(database_url)
+
+
+async def test_every_kind_of_write_commits_one_note_with_itself(database_url: str) -> None:
+    obs = {"resourceType": "Observation", "status": "final", "code": {"text": "pulse"},
+           "subject": {"reference": "Patient/gus"}}
+    patch = [{"op": "replace", "path": "/status", "value": "amended"}]
+    async with _server(database_url) as client:
+        _refuse_chain(database_url)
+        first = (await client.post("/fhir/Observation", json=obs)).json()["id"]
+        writes = [
+            ("POST", "/fhir/Observation", obs, {"If-None-Exist": "code:text=nothing"}),
+            ("PUT", f"/fhir/Observation/{first}", {**obs, "id": first, "status": "preliminary"}, {}),
+            ("PATCH", f"/fhir/Observation/{first}", patch, {"Content-Type": "application/json-patch+json"}),
+            ("PUT", f"/fhir/Observation?_id={first}", {**obs, "status": "final"}, {}),
+            ("DELETE", f"/fhir/Observation?_id={first}", None, {}),
+            ("POST", "/fhir", {"resourceType": "Bundle", "type": "transaction", "entry": [
+                {"resource": obs, "request": {"method": "POST", "url": "Observation"}},
+                {"resource": {"resourceType": "Patient", "id": "gus"}, "request": {"method": "PUT",
+                                                                                  "url": "Patient/gus"}}]}, {}),
+        ]
+        statuses = []
+        for number, (method, url, body, headers) in enumerate(writes, start=2):
+            statuses.append((await client.request(method, url, json=body, headers=headers)).status_code)
+            assert _waiting(database_url) == number  # one note per write, a transaction Bundle's included
+        assert statuses == [201, 200, 200, 200, 204, 200]
+
+        _mend_chain(database_url)
+        events = await _trail(client, "patient=gus")
+        assert _waiting(database_url) == 0
+        assert sorted((e["subtype"][0]["code"], e["outcomeDesc"]) for e in events) == [
+            ("create", "HTTP 201"), ("create", "HTTP 201"), ("patch", "HTTP 200"), ("transaction", "HTTP 200"),
+            ("update", "HTTP 200"), ("update", "HTTP 200")]  # the deleted Observation names no patient
+    _verify(database_url)
