@@ -90,10 +90,13 @@ _INSERT_EVENT = "INSERT INTO audit_event (seq, recorded, json, hash) VALUES (?, 
 _INSERT_PATIENT = "INSERT INTO audit_patient (patient, seq) VALUES (?, ?)"
 _BUSY_MS = 30000  # how long a waiting SQLite writer waits for another one
 _SPIN_S = 0.002  # how long a SQLite batch is retried on the event loop before it waits in a thread
-# SQLite: a batch this big is committed in a thread. Its inserts and commit run without the interpreter lock,
-# beside the event loop, which meanwhile serves the next requests: on a saturated server that takes about a
-# tenth off each request's cost to the loop. Smaller batches (a quiet server) commit on the loop, as a thread's
-# hand-off would cost them more time than it saves.
+# SQLite: a batch this big is committed in a thread when this process is the chain's only writer. Its inserts
+# and commit run without the interpreter lock, beside the event loop, which meanwhile serves the next requests:
+# on a saturated server that takes about a tenth off each request's cost to the loop. Smaller batches (a quiet
+# server) commit on the loop, as a thread's hand-off would cost them more time than it saves. So do all batches
+# while other processes extend the chain too (`serve --workers N`): a thread holding the chain's lock must win
+# the interpreter lock back from a busy event loop after every SQLite call, which can take milliseconds each
+# time (the interpreter's switch interval), and the other processes would wait that long for the chain.
 _THREAD_BATCH = 8
 
 Batch = list[tuple[dict, list[str]]]
@@ -136,6 +139,8 @@ class AuditLog:
         self._async_loop: asyncio.AbstractEventLoop | None = None
         self._pending: list[tuple[dict, list[str], asyncio.Future]] = []
         self._flusher: asyncio.Task | None = None
+        self._chain_end = -1  # the sequence number of the last record this process appended
+        self._alone = False  # no other process appended between this process's last two batches (_THREAD_BATCH)
         self._mover: asyncio.Task | None = None  # chains outbox notes when nudged, and every OUTBOX_EVERY seconds
         self._wake: asyncio.Event | None = None
         self._nudges = self._moved = 0  # notes this process committed, and how many of them are known chained
@@ -230,7 +235,7 @@ class AuditLog:
             try:
                 if self.postgres:
                     await self._append_async([(e, p) for e, p, _ in batch])
-                elif len(batch) >= _THREAD_BATCH:
+                elif len(batch) >= _THREAD_BATCH and self._alone:
                     await asyncio.to_thread(self.append, [(e, p) for e, p, _ in batch])
                 else:
                     # Another process's batch holds the locks for a fraction of a millisecond: try again on each
@@ -314,7 +319,10 @@ class AuditLog:
     def _insert(self, conn: Any, batch: Batch) -> None:
         if batch is _OUTBOX:
             batch = self._notes(conn)
-        events, patients = _rows_for(batch, conn.execute(_LAST).fetchone())
+        last = conn.execute(_LAST).fetchone()
+        self._alone = last is not None and int(last[0]) == self._chain_end  # nobody else wrote since our last batch
+        events, patients = _rows_for(batch, last)
+        self._chain_end = events[-1][0] if events else int(last[0]) if last else 0
         cur = conn.cursor()
         cur.executemany(self._sql(_INSERT_EVENT), events)
         if patients:
