@@ -13,7 +13,7 @@ import os
 
 import uvicorn
 
-from caregate.app import build
+from caregate.app import build, settled
 from caregate.config import Settings
 
 
@@ -22,7 +22,7 @@ def from_env():
     settings = Settings.from_env()
     app = build(settings, access_log=False)
     app.app.fhir.audit = None
-    return app
+    return settled(app)
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from caregate.audit import AuditLog
 from caregate.clock import SystemClock, instant
 from caregate.config import Settings
@@ -62,4 +64,15 @@ def security_statement(endpoints: dict[str, str]) -> dict:
 def from_env():
     """Factory for server worker processes: every setting comes from `CAREGATE_*` variables."""
     settings = Settings.from_env()
-    return build(settings, access_log=settings.access_log)
+    return settled(build(settings, access_log=settings.access_log))
+
+
+def settled(app):
+    """`app`, with what the process holds once it is built set aside from garbage collection, for a server
+    process about to serve. The definitions, registries and policy a server loads at start-up live as long as it
+    does, yet each full collection walked all of them: 13 ms and more with the event loop stopped, once in a
+    while under load, which showed in the slowest responses. Frozen (gc.freeze), they are never walked again.
+    Only for processes that build one app and serve it: anything frozen is never freed."""
+    gc.collect()
+    gc.freeze()
+    return app

@@ -63,7 +63,7 @@ def serve(host: str, port: int, database: str | None, no_auth: bool, sandbox: bo
     """Serve FHIR R4 at http://HOST:PORT/fhir."""
     import uvicorn
 
-    from caregate.app import build
+    from caregate.app import build, settled
     from caregate.policy.rules import PolicyError, load_policy
     from caregate.web.observe import configure_logging
 
@@ -101,5 +101,5 @@ def serve(host: str, port: int, database: str | None, no_auth: bool, sandbox: bo
         uvicorn.run("caregate.app:from_env", factory=True, workers=settings.workers, host=host, port=port,
                     log_config=None, access_log=False, lifespan="on")
         return
-    app = build(settings, access_log=access_log)
+    app = settled(build(settings, access_log=access_log))
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
