@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 from caregate.errors import FhirError
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.guard import check_body_within, permit
+from caregate.interactions.redact import redact
 from caregate.interactions.resource_rules import check_body, check_type
 from caregate.interactions.search import find
 from caregate.interactions.validation import check_write
@@ -25,6 +26,6 @@ async def create(ctx: RequestContext, type_: str, body: object, if_none_exist: s
         if len(matches) > 1:
             raise FhirError("precondition", f"If-None-Exist matched more than one {type_}; be more specific.")
         if matches:
-            return Result(stored=matches[0], status=200)
+            return Result(stored=redact(ctx, matches[0]), status=200)
     stored = (await ctx.store.transact([Write("create", type_, ctx.ids(), resource)], ctx.notes))[0]
     return Result(stored=stored, created=True, warnings=warnings)

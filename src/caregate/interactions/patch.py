@@ -12,6 +12,7 @@ from caregate.errors import FhirError, incorrect
 from caregate.interactions.context import RequestContext, Result
 from caregate.interactions.guard import check_body_within, check_visible, permit
 from caregate.interactions.patch_formats import apply_patch
+from caregate.interactions.redact import drop_others_secrets
 from caregate.interactions.resource_rules import check_body, check_id, check_type
 from caregate.interactions.update import parse_if_match
 from caregate.interactions.validation import check_write
@@ -32,7 +33,9 @@ async def patch(ctx: RequestContext, type_: str, id_: str, operations: object,
     expected = parse_if_match(if_match)
     if expected is not None and expected != current.version:
         raise FhirError("precondition", f"{type_}/{id_} is at version {current.version}, not {expected}.")
-    patched = apply_patch(orjson.loads(current.json), operations)
+    base = orjson.loads(current.json)
+    drop_others_secrets(ctx, base)  # a patch by another does not carry the owner's endpoint credentials over
+    patched = apply_patch(base, operations)
     if not isinstance(patched, dict):
         raise incorrect("The patch must leave a resource (a JSON object).")
     resource = check_body(patched, type_, id_, need_id=True)

@@ -256,6 +256,7 @@ def _with_base(ctx: RequestContext, result: dict) -> dict:
 
 async def _patch_write(ctx: RequestContext, e: _Entry) -> Write:
     from caregate.interactions.patch_formats import apply_patch
+    from caregate.interactions.redact import drop_others_secrets
 
     current = await ctx.store.read(e.type, e.id or "")
     if current is None or current.deleted:
@@ -268,7 +269,9 @@ async def _patch_write(ctx: RequestContext, e: _Entry) -> Write:
         ops = orjson.loads(base64.b64decode(e.resource["data"]))
     if e.resource and e.resource.get("resourceType") == "Parameters":
         ops = e.resource
-    patched = apply_patch(orjson.loads(current.json), ops, f"Bundle.entry[{e.index}].resource")
+    base = orjson.loads(current.json)
+    drop_others_secrets(ctx, base)  # as interactions/patch.py
+    patched = apply_patch(base, ops, f"Bundle.entry[{e.index}].resource")
     return Write("update", e.type, e.id or "", check_body(patched, e.type, e.id, need_id=True), current.version)
 
 
