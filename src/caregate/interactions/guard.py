@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import orjson
 
 from caregate.errors import FhirError
-from caregate.fhir.definitions import patient_compartment
+from caregate.fhir.definitions import patient_compartment, resource_types
 from caregate.interactions.context import RequestContext
 from caregate.interactions.owner import read_owner
 from caregate.policy import Access, Actor, access, interaction_letter
@@ -210,6 +210,42 @@ async def _owned(ctx: RequestContext, id_: str) -> bool:
         return True
     owner = read_owner(orjson.loads(stored.json))
     return owner is not None and owner[0].subject == subject
+
+
+async def confine_subscriptions(ctx: RequestContext, query: SearchQuery, types: list[str] | None) -> list[str] | None:
+    """A search by a caller confined to their own subscriptions (`owner_only`) reaches only those: a search of
+    Subscription gets an `_id` clause naming them (so total and paging count them alone), and a search across
+    several types leaves Subscription out. Returns the types to search (`types` when unchanged). Others'
+    subscriptions would tell who subscribes and their criteria, which name patients."""
+    subject = owner_only(ctx.actor, ctx.purpose)
+    if subject is None:
+        return types
+    if query.type == "Subscription" or (query.type is None and types == ["Subscription"]):
+        owned = await _owned_ids(ctx, subject)
+        param = ctx.registry.get("Subscription", "_id")
+        assert param is not None
+        # "!" is in no id (ids are letters, digits, '-' and '.'): a clause that matches nothing when none is owned
+        query.clauses.append(Clause("_id", param, None, tuple(TokenValue(None, i) for i in owned or ["!"])))
+        return types
+    if query.type is None and (not types or "Subscription" in types):
+        return sorted(t for t in (types or resource_types()) if t != "Subscription")
+    return types
+
+
+async def _owned_ids(ctx: RequestContext, subject: str) -> list[str]:
+    """The ids of the Subscriptions whose recorded owner is `subject` (a scan: subscriptions are few)."""
+    owned: list[str] = []
+    scan = SearchQuery("Subscription")
+    scan.total = "none"
+    while True:
+        page = await ctx.store.search(scan, 1000)
+        for stored in page.items:
+            owner = read_owner(orjson.loads(stored.json))
+            if owner is not None and owner[0].subject == subject:
+                owned.append(stored.id)
+        if not page.next_cursor:
+            return owned
+        scan.cursor = page.next_cursor
 
 
 async def visible_ids(ctx: RequestContext, decision: Access, type_: str, ids: set[str]) -> set[str]:

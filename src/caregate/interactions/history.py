@@ -5,7 +5,16 @@ from __future__ import annotations
 from caregate.errors import FhirError, incorrect
 from caregate.interactions.bundles import link, resource_fragment
 from caregate.interactions.context import RequestContext, Result
-from caregate.interactions.guard import check_visible, forbidden, hidden, permit, permit_types, refused, viewer
+from caregate.interactions.guard import (
+    check_visible,
+    forbidden,
+    hidden,
+    owner_only,
+    permit,
+    permit_types,
+    refused,
+    viewer,
+)
 from caregate.interactions.redact import redact_page
 from caregate.interactions.resource_rules import check_id, check_type
 from caregate.search.dates import parse_range
@@ -24,6 +33,9 @@ async def history(ctx: RequestContext, type_: str | None, id_: str | None,
         decision = permit(ctx, type_, "history-instance" if id_ is not None else "history-type")
         if decision.constraints and id_ is None:
             raise forbidden(f"The scopes on {type_} carry query constraints, which history cannot apply.")
+        if type_ == "Subscription" and id_ is None and owner_only(ctx.actor, ctx.purpose) is not None:
+            raise forbidden("This user reaches only their own subscriptions: read each one's history by its id, "
+                            "or search Subscription.")
     if id_ is not None:
         await check_visible(ctx, decision, type_ or "", id_)
     since = None

@@ -13,7 +13,14 @@ from caregate.fhir.definitions import is_resource_type, patient_compartment
 from caregate.fhir.subset import subset
 from caregate.interactions.bundles import full_url, link, outcome, resource_fragment
 from caregate.interactions.context import RequestContext, Result
-from caregate.interactions.guard import bound_query, check_reached_types, permit, permit_types, readable_included
+from caregate.interactions.guard import (
+    bound_query,
+    check_reached_types,
+    confine_subscriptions,
+    permit,
+    permit_types,
+    readable_included,
+)
 from caregate.interactions.redact import redact_page
 from caregate.interactions.resource_rules import check_type
 from caregate.policy import Access
@@ -68,6 +75,7 @@ async def search(ctx: RequestContext, type_: str | None, params: list[tuple[str,
     query = parse_query(ctx, type_, params)
     bound_query(ctx, decision, query)
     check_reached_types(ctx, query)
+    types = await confine_subscriptions(ctx, query, types)
     if compartment is not None:
         if type_ == "Patient":
             query.clauses.append(_id_clause(ctx, compartment[1]))
