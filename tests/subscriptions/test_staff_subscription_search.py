@@ -28,7 +28,10 @@ async def test_staff_search_reaches_their_own_subscriptions_only(secured: Secure
     assert [e["resource"]["id"] for e in r.json().get("entry", [])] == [mine]
     r = await secured.client.get("/fhir", headers=doctor, params={"_type": "Subscription,Patient", "_count": "100"})
     assert theirs not in {e["resource"]["id"] for e in r.json().get("entry", [])}
-    r = await secured.client.get("/fhir/Subscription/_history", headers=doctor)
-    assert r.status_code == 403
+    for history in ("/fhir/Subscription/_history", "/fhir/_history"):
+        r = await secured.client.get(history, headers=doctor)
+        assert r.status_code == 403, history
+    r = await secured.client.get("/fhir/Patient/_history", headers=doctor)  # other types' history is as before
+    assert r.status_code == 200
     r = await secured.client.get("/fhir/Subscription", headers=backend)  # a backend service is bound by scopes
     assert r.json()["total"] == 2

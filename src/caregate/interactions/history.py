@@ -29,6 +29,9 @@ async def history(ctx: RequestContext, type_: str | None, id_: str | None,
         check_id(id_)
     if type_ is None:
         decision = permit_types(ctx, None, "history-system")
+        if owner_only(ctx.actor, ctx.purpose) is not None:  # it would list others' Subscriptions (guard.py)
+            raise forbidden("This user reaches only their own subscriptions, which history across every type "
+                            "cannot keep to: ask for the history of each type.")
     else:
         decision = permit(ctx, type_, "history-instance" if id_ is not None else "history-type")
         if decision.constraints and id_ is None:
