@@ -196,11 +196,16 @@ async def test_an_allowed_transaction_commits(secured: Secured) -> None:  # noqa
 async def test_what_scopes_never_allow_is_still_refused(secured: Secured) -> None:  # noqa: F811
     headers = await _doctor(secured, "user/Observation.rs")
     put = {"request": {"method": "PUT", "url": "Observation/a1"}, "resource": _obs("a1", "alice", "amended")}
-    for kind in ("batch", "transaction"):
-        assert (await _bundle(secured, headers, kind, [put])).status_code == 403
+    get = {"request": {"method": "GET", "url": "Observation/a1"}}
     patient = secured.headers("patient/Observation.rs", patient="alice")
-    for kind in ("batch", "transaction"):
-        assert (await _bundle(secured, patient, kind, [put])).status_code == 403
+    for who in (headers, patient):
+        assert (await _bundle(secured, who, "transaction", [get, put])).status_code == 403  # all or nothing
+        r = await _bundle(secured, who, "batch", [put, get])  # a batch's entries stand alone (http.html#transaction)
+        assert r.status_code == 200, r.text
+        refused, read = r.json()["entry"]
+        assert refused["response"]["status"] == "403" and read["response"]["status"] == "200 OK"
+        assert refused["response"]["outcome"]["issue"][0]["code"] == "forbidden"
+    assert (await _current(secured, "Observation/a1"))["meta"]["versionId"] == "1"
 
 
 async def test_patient_scopes_in_a_bundle_reach_and_write_only_their_compartment(secured: Secured) -> None:  # noqa: F811

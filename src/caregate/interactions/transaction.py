@@ -164,21 +164,21 @@ async def _resolve_conditional_refs(ctx: RequestContext, entries: list[_Entry]) 
     return found
 
 
-def _authorize(ctx: RequestContext, entries: list[_Entry]) -> None:
-    """Every entry's interaction must be granted (403 otherwise, for the whole Bundle); the bounds of each
-    decision are applied entry by entry (`_within_reach`, `_write_within`, the read and search interactions)."""
+def _authorize(ctx: RequestContext, e: _Entry) -> None:
+    """The entry's interaction must be granted (403 otherwise: for the whole of a transaction, for the entry alone
+    in a batch); the bounds of the decision are applied entry by entry (`_within_reach`, `_write_within`, the
+    read and search interactions)."""
     if ctx.actor is None:
         return
-    for e in entries:
-        type_, _, _ = _split_url(e.url, e.index)
-        if type_.startswith(("$", "_")) or type_ == "metadata" or "/$" in urlsplit(e.url).path:
-            raise forbidden(f"Bundle.entry[{e.index}]: only resource interactions can be authorized in a Bundle.")
-        if e.method in ("GET", "HEAD"):
-            interaction, type_, _, _ = _reading(e.url, e.index)
-        else:
-            interaction = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[e.method]
-        check_type(type_)
-        e.decision = permit(ctx, type_, interaction)
+    type_, _, _ = _split_url(e.url, e.index)
+    if type_.startswith(("$", "_")) or type_ == "metadata" or "/$" in urlsplit(e.url).path:
+        raise forbidden(f"Bundle.entry[{e.index}]: only resource interactions can be authorized in a Bundle.")
+    if e.method in ("GET", "HEAD"):
+        interaction, type_, _, _ = _reading(e.url, e.index)
+    else:
+        interaction = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[e.method]
+    check_type(type_)
+    e.decision = permit(ctx, type_, interaction)
 
 
 async def _write_within(ctx: RequestContext, e: _Entry, write: Write) -> None:
@@ -191,9 +191,10 @@ async def _write_within(ctx: RequestContext, e: _Entry, write: Write) -> None:
 
 async def transaction(ctx: RequestContext, bundle: object) -> Result:
     kind, entries = _entries(bundle)
-    _authorize(ctx, entries)
     if kind == "batch":
         return await _batch(ctx, entries)
+    for e in entries:
+        _authorize(ctx, e)
     aliases = await _plan(ctx, entries)
     aliases.update(await _resolve_conditional_refs(ctx, entries))
     writes: list[Write] = []
@@ -327,6 +328,7 @@ async def _batch(ctx: RequestContext, entries: list[_Entry]) -> Result:
     results = []
     for e in entries:
         try:
+            _authorize(ctx, e)
             results.append(await _batch_entry(ctx, e))
         except FhirError as exc:
             results.append(_error_response(exc))
