@@ -30,6 +30,9 @@ class RequestContext:
     purpose: str = "TREAT"  # the request's v3 PurposeOfUse (policy/purpose.py)
     policy: Policy | None = None  # the access policy's roles and labels (policy/rules.py); None: scopes alone
     notes: Notes | None = None  # outbox notes the request's write commits with it (storage/outbox.py)
+    # Rules of components wired in above this layer for resources a client writes, however written (on its own,
+    # in a Bundle, by patch): the Subscriptions service refuses (422) a Subscription it could never serve.
+    write_check: Callable[[dict], None] | None = None
 
 
 @dataclass(slots=True)

@@ -43,6 +43,15 @@ def _relocate(issue: Issue, rtype: str, where: str | None) -> Issue:
     return Issue(issue.diagnostics, issue.code, issue.severity, (loc, *issue.expression[1:]))
 
 
+def _located(exc: FhirError, rtype: str, where: str | None) -> FhirError:
+    """`exc` with its issues' locations moved under `where` (a Bundle entry), as `_relocate` does."""
+    if where is None:
+        return exc
+    first = _relocate(exc.issues[0], rtype, where)
+    return FhirError(exc.category, exc.message, first.expression, code=exc.code,
+                     extra=[_relocate(i, rtype, where) for i in exc.extra], headers=exc.headers)
+
+
 async def check_write(ctx: RequestContext, resource: dict, where: str | None = None) -> list[Issue]:
     """Validate a resource about to be written: raise a 422 FhirError listing every issue when the server's
     mode rejects it, else return the warnings. `where` relocates issues (`Bundle.entry[2].resource`). Declared
@@ -50,6 +59,11 @@ async def check_write(ctx: RequestContext, resource: dict, where: str | None = N
     also gets its writer recorded as its owner first, and records only the server writes are refused
     (interactions/owner.py)."""
     server_fields(ctx, resource)
+    if ctx.write_check is not None:
+        try:
+            ctx.write_check(resource)
+        except FhirError as exc:
+            raise _located(exc, str(resource.get("resourceType")), where) from None
     mode = ctx.validation
     if mode == "off":
         return []

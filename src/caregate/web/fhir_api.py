@@ -108,7 +108,8 @@ class FhirApi:
     def _ctx(self, prefer: dict[str, str], actor: Actor | None = None) -> RequestContext:
         return RequestContext(self.store, self.registry, self.base_url, prefer.get("handling") == "strict",
                               self.page_default, self.page_max, actor=actor, validation=self.validation,
-                              policy=self.policy)
+                              policy=self.policy,
+                              write_check=self.subscriptions.service.check if self.subscriptions else None)
 
     async def _dispatch(self, request: Request, scope: Scope, params: list[tuple[str, str]],
                         out: Format) -> Response:

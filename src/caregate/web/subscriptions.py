@@ -45,9 +45,7 @@ class SubscriptionWeb:
         """Answer a `[base]/Subscription...` request that is ours; None leaves it to the REST interactions."""
         method = request.method
         op = seg[-1] if seg[-1].startswith("$") else None
-        if op is None:
-            if method in ("POST", "PUT") and len(seg) <= 2:
-                await self._check(request)
+        if op is None:  # writes are checked by the service's `check`, wherever they come from (RequestContext)
             return None
         if len(seg) not in (2, 3):
             return None
@@ -80,14 +78,6 @@ class SubscriptionWeb:
         else:
             body = await self.service.binding_token(ids, owner)
         return json_response(body, out=out)
-
-    async def _check(self, request: Request) -> None:
-        raw = await request.body()  # Starlette keeps the body, so the interaction reads it again
-        try:
-            body = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            return  # the interaction reports malformed JSON itself
-        self.service.check(body)
 
     async def after(self, request: Request, scope: Scope, response: Response, out: Format) -> Response:
         """A request made under break-glass is answered only once its record is stored: the durable event of
