@@ -176,6 +176,13 @@ def focuses(bundle: dict) -> list[str]:
     return ["/".join(e["focus"]["reference"].split("/")[-2:]) for e in status_params(bundle)["notification-event"]]
 
 
+def advertised_topics(capabilities: dict) -> list[str]:
+    """The SubscriptionTopic canonicals a CapabilityStatement names on its Subscription resource."""
+    sub = next(r for r in capabilities["rest"][0]["resource"] if r["type"] == "Subscription")
+    return [e["valueCanonical"] for e in sub["extension"]
+            if e["url"].endswith("/capabilitystatement-subscriptiontopic-canonical")]
+
+
 def events_of(bodies: list[dict]) -> list[tuple[int, str]]:
     """(event number, focus) of every event in the event-notification bundles, in arrival order."""
     return [pair for b in bodies if kind_of(b) == "event-notification"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from caregate.interactions.owner import OWNER
-from tests.subscriptions.conftest import FAST, Receiver, await_until, events_of, lab, subscription
+from tests.subscriptions.conftest import FAST, Receiver, advertised_topics, await_until, events_of, lab, subscription
 
 pytestmark = pytest.mark.anyio
 ORIGIN = "http://127.0.0.1:8080"
@@ -172,8 +172,5 @@ async def test_break_glass_access_is_an_event_naming_actor_patient_reason_and_ti
 
 
 async def test_the_break_glass_topic_is_advertised(secured: Secured) -> None:
-    cs = (await secured.client.get("/fhir/metadata")).json()
-    sub = next(r for r in cs["rest"][0]["resource"] if r["type"] == "Subscription")
-    topics = [e["valueCanonical"] for e in sub["extension"]
-              if e["url"].endswith("/capabilitystatement-subscriptiontopic-canonical")]
+    topics = advertised_topics((await secured.client.get("/fhir/metadata")).json())
     assert f"{BASE}/SubscriptionTopic/break-glass-access" in topics

@@ -14,6 +14,7 @@ from caregate.config import Settings
 from tests.subscriptions.conftest import (
     BASE,
     Live,
+    advertised_topics,
     encounter,
     focuses,
     lab,
@@ -174,9 +175,8 @@ async def test_binding_tokens_are_for_websocket_subscriptions(live: Live) -> Non
 
 async def test_capability_statement_advertises_the_topics(live: Live) -> None:
     cs = (await live.client.get("/fhir/metadata")).json()
+    topics = advertised_topics(cs)
     sub = next(r for r in cs["rest"][0]["resource"] if r["type"] == "Subscription")
-    topics = [e["valueCanonical"] for e in sub["extension"]
-              if e["url"].endswith("/capabilitystatement-subscriptiontopic-canonical")]
     assert f"{BASE}/SubscriptionTopic/encounter-admission" in topics
     assert f"{BASE}/SubscriptionTopic/lab-result" in topics and len(topics) == 6
     assert {"status", "events", "get-ws-binding-token"} <= {o["name"] for o in sub["operation"]}
