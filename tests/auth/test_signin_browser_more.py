@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -82,25 +83,33 @@ def _browser(p):  # Playwright objects: its own types
     return p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
 
 
-def test_patient_signs_in_with_the_provider_in_a_browser(server: LiveServer,
-                                                         provider: tuple[OidcProvider, bytes]) -> None:
-    idp, _ = provider
-    idp.claims = {"nhs_number": NHS_NUMBER, "vot": "P9.Cp.Cd"}
-    verifier, challenge = pkce()
+@contextmanager
+def _authorize_page(server: LiveServer, client: str, challenge: str) -> Iterator:
+    """Headless Chromium without JavaScript on the authorization page for `client` (the app's redirect answered
+    by the test), closed afterwards."""
     with playwright.sync_playwright() as p:
         browser = _browser(p)
         try:
             page = browser.new_context(java_script_enabled=False).new_page()
             page.route("http://app.invalid/**", lambda route: route.fulfill(status=200, body="back in the app"))
-            page.goto(_authorize_url(server, "diary", "launch/patient openid fhirUser patient/*.rs", challenge))
-            page.get_by_role("button", name="Sign in with NHS login").click()
-            assert page.get_by_role("heading", level=1).inner_text() == "Allow access?"
-            assert "nhs-login:person-1" in page.inner_text("main")
-            page.get_by_role("button", name="Allow").click()
-            page.wait_for_url(f"{REDIRECT}?*")
-            returned = parse_qs(urlsplit(page.url).query)
+            page.goto(_authorize_url(server, client, "launch/patient openid fhirUser patient/*.rs", challenge))
+            yield page
         finally:
             browser.close()
+
+
+def test_patient_signs_in_with_the_provider_in_a_browser(server: LiveServer,
+                                                         provider: tuple[OidcProvider, bytes]) -> None:
+    idp, _ = provider
+    idp.claims = {"nhs_number": NHS_NUMBER, "vot": "P9.Cp.Cd"}
+    verifier, challenge = pkce()
+    with _authorize_page(server, "diary", challenge) as page:
+        page.get_by_role("button", name="Sign in with NHS login").click()
+        assert page.get_by_role("heading", level=1).inner_text() == "Allow access?"
+        assert "nhs-login:person-1" in page.inner_text("main")
+        page.get_by_role("button", name="Allow").click()
+        page.wait_for_url(f"{REDIRECT}?*")
+        returned = parse_qs(urlsplit(page.url).query)
     assert returned["state"] == ["st-1"]
     tokens = _token(server, "diary", returned["code"][0], verifier)
     assert tokens["patient"] == "alice"
@@ -114,47 +123,34 @@ def test_provider_answer_that_does_not_verify_shows_a_page(server: LiveServer,
     idp.claims = {"nhs_number": NHS_NUMBER}
     idp.tamper = "signature"
     _, challenge = pkce()
-    with playwright.sync_playwright() as p:
-        browser = _browser(p)
-        try:
-            page = browser.new_context(java_script_enabled=False).new_page()
-            page.goto(_authorize_url(server, "diary", "launch/patient openid fhirUser patient/*.rs", challenge))
-            page.get_by_role("button", name="Sign in with NHS login").click()
-            assert page.title() == "Sign-in cannot continue - caregate"
-            assert "could not be verified" in page.get_by_role("alert").inner_text()
-        finally:
-            browser.close()
+    with _authorize_page(server, "diary", challenge) as page:
+        page.get_by_role("button", name="Sign in with NHS login").click()
+        assert page.title() == "Sign-in cannot continue - caregate"
+        assert "could not be verified" in page.get_by_role("alert").inner_text()
 
 
 def test_clinician_picks_the_patient_without_javascript(server: LiveServer) -> None:
     verifier, challenge = pkce()
-    with playwright.sync_playwright() as p:
-        browser = _browser(p)
-        try:
-            page = browser.new_context(java_script_enabled=False).new_page()
-            page.route("http://app.invalid/**", lambda route: route.fulfill(status=200, body="back in the app"))
-            page.goto(_authorize_url(server, "ward", "launch/patient openid fhirUser patient/*.rs", challenge))
-            page.get_by_label("User name").fill("dr-who")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in", exact=True).click()
-            assert page.get_by_role("heading", level=1).inner_text() == "Choose the patient"
-            search = page.get_by_label("Name or NHS number")
-            search.fill("Nobody")
-            page.get_by_role("button", name="Search").click()
-            assert page.get_by_role("status").inner_text() == "0 patients found"
-            page.get_by_label("Name or NHS number").fill(NHS_NUMBER)
-            page.get_by_role("button", name="Search").click()
-            assert page.get_by_role("status").inner_text() == "1 patient found"
-            assert "born 1970-01-02" in page.get_by_role("listitem").inner_text()
-            page.get_by_role("button", name="Choose Alice Ashby").click()
-            assert page.get_by_role("heading", level=1).inner_text() == "Allow access?"
-            assert "Alice Ashby" in page.inner_text("main")
-            items = page.get_by_role("listitem").all_inner_texts()
-            assert any(i.startswith("Read, search all kinds of data in this patient's record") for i in items)
-            page.get_by_role("button", name="Allow").click()
-            page.wait_for_url(f"{REDIRECT}?*")
-            returned = parse_qs(urlsplit(page.url).query)
-        finally:
-            browser.close()
+    with _authorize_page(server, "ward", challenge) as page:
+        page.get_by_label("User name").fill("dr-who")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        assert page.get_by_role("heading", level=1).inner_text() == "Choose the patient"
+        search = page.get_by_label("Name or NHS number")
+        search.fill("Nobody")
+        page.get_by_role("button", name="Search").click()
+        assert page.get_by_role("status").inner_text() == "0 patients found"
+        page.get_by_label("Name or NHS number").fill(NHS_NUMBER)
+        page.get_by_role("button", name="Search").click()
+        assert page.get_by_role("status").inner_text() == "1 patient found"
+        assert "born 1970-01-02" in page.get_by_role("listitem").inner_text()
+        page.get_by_role("button", name="Choose Alice Ashby").click()
+        assert page.get_by_role("heading", level=1).inner_text() == "Allow access?"
+        assert "Alice Ashby" in page.inner_text("main")
+        items = page.get_by_role("listitem").all_inner_texts()
+        assert any(i.startswith("Read, search all kinds of data in this patient's record") for i in items)
+        page.get_by_role("button", name="Allow").click()
+        page.wait_for_url(f"{REDIRECT}?*")
+        returned = parse_qs(urlsplit(page.url).query)
     tokens = _token(server, "ward", returned["code"][0], verifier)
     assert tokens["patient"] == "alice"
