@@ -16,7 +16,7 @@ from starlette.types import Scope
 
 from caregate.audit import Access, audit_event
 from caregate.audit.notes import TOPIC, note
-from caregate.clock import SystemClock, instant
+from caregate.clock import instant_now
 from caregate.policy import Actor
 from caregate.policy.purpose import Purpose
 from caregate.policy.requests import interaction
@@ -110,7 +110,7 @@ def write_notes(scope: Scope, request: Request, source: str, bundle: bool) -> No
                 status = 200 if s.method == "noop" else 204
             elif s.method == "create":
                 status, location = 201, f"{source}/{s.type}/{s.id}/_history/{s.version}"
-        facts = access(scope, actor, status, instant(SystemClock().now()), purpose, getattr(request, "_body", None),
+        facts = access(scope, actor, status, instant_now(), purpose, getattr(request, "_body", None),
                        b"".join(s.json for s in written), location)
         scope[NOTED] = True
         return [(TOPIC, note(audit_event(facts, source), facts.patients))]
